@@ -1,0 +1,19 @@
+# The whole pipeline under Snakemake:  snakemake --cores 4
+# The same stages, commands and paths run under DVC (dvc.yaml); tests/test_dag.py keeps the
+# two in step. params.yaml is the only configuration: the stage programs read it themselves.
+
+
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/gradcheck.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,221 @@
+"""The pipeline's single configuration, ``params.yaml``, validated on load.
+
+    from imdb_rnn.config import load_params
+    params = load_params("params.yaml")      # raises UserError naming the bad key
+
+Every key has a type, a range and a default; an unknown key (a typo) is an error that
+names it and suggests the closest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import UserError
+from .fileio import write_text
+
+OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="64 lower-case hex digits")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    url: str = Field(OFFICIAL_URL, min_length=1, description="http(s) URL, file:// URL or local path of the archive")
+    sha256: Sha256 = Field(OFFICIAL_SHA256, description="sha256 of the archive")
+    limit: int | None = Field(None, ge=2, description="reviews used per archive split; null = all")
+    seed: int = Field(1234, ge=0, description="seed of the train/validation split")
+    valid_fraction: float = Field(0.3, gt=0, lt=1, description="validation share of the training reviews")
+    vocab_size: int = Field(25000, ge=1, description="most frequent training tokens kept")
+
+
+class EmbeddingParams(_Section):
+    init: Literal["random", "word2vec", "glove"] = Field("word2vec", description="how the embedding starts")
+    dim: int = Field(100, ge=1, description="embedding width")
+    glove_path: str | None = Field(None, description="GloVe text file when init=glove")
+    seed: int = Field(1, ge=0, description="word2vec seed")
+    epochs: int = Field(5, ge=1, description="word2vec epochs")
+    window: int = Field(5, ge=1, description="word2vec window")
+    min_count: int = Field(5, ge=1, description="word2vec minimum count")
+
+    @model_validator(mode="after")
+    def _glove_needs_path(self) -> "EmbeddingParams":
+        if self.init == "glove" and not self.glove_path:
+            raise ValueError("embedding.glove_path: must name a GloVe text file when embedding.init is glove")
+        return self
+
+
+class ModelParams(_Section):
+    class_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="class name print(model) shows")
+    title: str = Field(min_length=1, description="name in the report")
+    cell: Literal["lstm", "rnn", "gru"] = Field(description="recurrent cell")
+    embedding_dim: int = Field(100, ge=1)
+    hidden_dim: int = Field(200, ge=1)
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = False
+    dropout: float = Field(0.5, ge=0, lt=1)
+
+
+class TrainParams(_Section):
+    archs: list[str] = Field(min_length=1, description="architecture ids to train")
+    epochs: int = Field(5, ge=1, description="training epochs")
+    seed: int = Field(1234, ge=0, description="the primary seed: its run gives the checkpoint and curves shown")
+    seeds: list[Annotated[int, Field(ge=0)]] = Field([1234], min_length=1, description="every seed to run per architecture")
+    batch_size: int = Field(64, ge=1, description="batch size")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @model_validator(mode="after")
+    def _seed_among_seeds(self) -> "TrainParams":
+        if self.seed not in self.seeds:
+            raise ValueError(f"train.seeds: must include train.seed ({self.seed}); got {self.seeds}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"train.seeds: a seed is listed twice in {self.seeds}")
+        return self
+
+    @property
+    def all_seeds(self) -> list[int]:
+        """Every seed to run, the primary ``seed`` first."""
+        return [self.seed] + [s for s in self.seeds if s != self.seed]
+
+
+class ReportParams(_Section):
+    title: str = "Assignment2 Report"
+    course: str = "COMP-5900V 2021 Winter"
+    author: str = "Ao Peng"
+
+
+class Params(_Section):
+    data: DataParams = DataParams()
+    embedding: EmbeddingParams = EmbeddingParams()
+    train: TrainParams
+    models: dict[str, ModelParams]
+    report: ReportParams = ReportParams()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Params":
+        for arch in self.train.archs:
+            if arch not in self.models:
+                raise ValueError(f"train.archs: unknown architecture '{arch}'{_suggest(arch, self.models)}; known: {', '.join(self.models)}")
+        if len(set(self.train.archs)) != len(self.train.archs):
+            raise ValueError("train.archs: an architecture is listed twice")
+        for arch, model in self.models.items():
+            if model.embedding_dim != self.embedding.dim and self.embedding.init != "random":
+                raise ValueError(f"models.{arch}.embedding_dim: {model.embedding_dim} differs from embedding.dim {self.embedding.dim}; make them equal")
+        return self
+
+
+def _suggest(word: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Valid keys of the section that ``loc`` points into (for suggestions)."""
+    node: Any = Params
+    for part in loc[:-1]:
+        if get_origin(node) is dict:  # e.g. models: dict[str, ModelParams] -> the arch's section
+            node = get_args(node)[1]
+        elif isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        else:
+            return []
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
+def _format(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "params"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key{_suggest(str(loc[-1]), _fields_at(loc))}"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and ":" in message.split(" ")[0]:
+        return message
+    got = error.get("input")
+    shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    return f"{key}: {message[0].lower() + message[1:]}{shown}"
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate an already-loaded mapping; raise UserError with one line per problem, joined."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: expected a mapping of sections (data, train, models, …)")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_format(e) for e in exc.errors())
+        raise UserError(f"{source}: {problems}") from None
+
+
+def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found; run from the project root or pass --params") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
+    return parse_params(raw, str(path))
+
+
+def params_hash(params: Params) -> str:
+    """A short, stable fingerprint of the resolved configuration."""
+    blob = json.dumps(params.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def set_params(path: str | os.PathLike[str], overrides: dict[str, str]) -> Params:
+    """Set dotted keys in a params file (``{"data.limit": "500"}``), keeping its comments.
+
+    Values are read as YAML (``null``, ``3e-4``, ``[1, 2]``). The result is validated before
+    the file is replaced, so a bad value leaves the file as it was.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedSeq
+
+    path = Path(path)
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.representer.add_representer(type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+    try:
+        doc = rt.load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found") from None
+    for key, text in overrides.items():
+        *parents, last = key.split(".")
+        node = doc
+        for part in parents:
+            if not isinstance(node, dict) or part not in node:
+                raise UserError(f"{key}: no section '{part}' in {path}")
+            node = node[part]
+        value = yaml.safe_load(text) if isinstance(text, str) else text
+        if isinstance(value, list):  # keep lists on one line, as params.yaml writes them
+            value = CommentedSeq(value)
+            value.fa.set_flow_style()
+        node[last] = value
+    parse_params(json.loads(json.dumps(doc)), str(path))
+    buffer = io.StringIO()
+    rt.dump(doc, buffer)
+    write_text(path, buffer.getvalue())
+    return load_params(path)

@@ -1,0 +1,30 @@
+"""Shared fixtures: the tiny archive and a params.yaml that points at it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from imdb_fixture import make_archive
+from imdb_rnn.config import set_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_archive(tmp_path_factory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("archive") / "aclImdb_tiny.tar.gz"
+    info = make_archive(path)
+    return path, str(info["sha256"])
+
+
+@pytest.fixture
+def tiny_params(tmp_path, tiny_archive) -> Path:
+    """A copy of the project's params.yaml set up for the tiny archive and one quick epoch."""
+    archive, sha = tiny_archive
+    params = tmp_path / "params.yaml"
+    shutil.copy(ROOT / "params.yaml", params)
+    set_params(params, {"data.url": str(archive), "data.sha256": sha, "data.vocab_size": "60", "train.epochs": "1", "embedding.min_count": "1"})
+    return params

@@ -1,0 +1,82 @@
+"""params.yaml: the project's file validates; every kind of mistake is one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from imdb_rnn.config import OFFICIAL_SHA256, OFFICIAL_URL, load_params, parse_params, set_params
+from imdb_rnn.errors import UserError
+
+RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_project_params_are_the_full_recipe():
+    params = load_params(ROOT / "params.yaml")
+    assert params.data.url == OFFICIAL_URL and params.data.sha256 == OFFICIAL_SHA256
+    assert params.data.limit is None and params.data.vocab_size == 25000
+    assert params.train.archs == ["bilstm2", "birnn2", "birnn1", "rnn1"]
+    assert (params.train.epochs, params.train.batch_size, params.train.lr) == (5, 64, 1e-3)
+    assert params.train.all_seeds[0] == params.train.seed
+    assert [params.models[a].class_name for a in params.train.archs] == ["MyRNN", "biRNN_2", "biRNN_1", "RNN_1"]
+
+
+def _error(mutate) -> str:
+    raw = copy.deepcopy(RAW)
+    mutate(raw)
+    with pytest.raises(UserError) as info:
+        parse_params(raw)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda r: r["train"].update(epochs=0), "train.epochs: input should be greater than or equal to 1 (got 0)"),
+        (lambda r: r["train"].update(lr=-0.1), "train.lr: input should be greater than 0 (got -0.1)"),
+        (lambda r: r["train"].update(epochs="five"), "train.epochs: input should be a valid integer"),
+        (lambda r: r["data"].update(limit=1), "data.limit: input should be greater than or equal to 2 (got 1)"),
+        (lambda r: r["data"].update(valid_fraction=1.5), "data.valid_fraction: input should be less than 1"),
+        (lambda r: r["data"].update(sha256="abc"), "data.sha256: string should match pattern"),
+        (lambda r: r["embedding"].update(init="glove2"), "embedding.init: input should be 'random', 'word2vec' or 'glove'"),
+        (lambda r: r["train"].update(epoch=3), "train.epoch: unknown key (did you mean 'epochs'?)"),
+        (lambda r: r.update(trian={}), "trian: unknown key (did you mean 'train'?)"),
+        (lambda r: r["models"]["rnn1"].update(hiden_dim=3), "models.rnn1.hiden_dim: unknown key (did you mean 'hidden_dim'?)"),
+        (lambda r: r["train"].update(archs=["bilstm", "rnn1"]), "train.archs: unknown architecture 'bilstm' (did you mean 'bilstm2'?)"),
+        (lambda r: r["train"].update(seeds=[1, 2]), "train.seeds: must include train.seed (1234)"),
+        (lambda r: r["models"]["rnn1"].update(cell="transformer"), "models.rnn1.cell: input should be 'lstm', 'rnn' or 'gru'"),
+        (lambda r: r["embedding"].update(init="glove"), "embedding.glove_path: must name a GloVe text file"),
+    ],
+)
+def test_bad_params_name_the_key(mutate, expected):
+    assert expected in _error(mutate)
+
+
+def test_not_a_mapping_and_bad_yaml(tmp_path):
+    with pytest.raises(UserError, match="expected a mapping"):
+        parse_params([1, 2])
+    bad = tmp_path / "params.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML at line"):
+        load_params(bad)
+    with pytest.raises(UserError, match="not found"):
+        load_params(tmp_path / "missing.yaml")
+
+
+def test_set_params_keeps_comments_and_refuses_bad_values(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    params = set_params(path, {"data.limit": "500", "train.seeds": "[1234, 7]"})
+    assert params.data.limit == 500 and params.train.all_seeds == [1234, 7]
+    text = path.read_text()
+    assert "limit: 500          # reviews used per archive split" in text
+    assert "seeds: [1234, 7]" in text and "glove_path: null" in text
+    before = path.read_text()
+    with pytest.raises(UserError, match="train.epochs"):
+        set_params(path, {"train.epochs": "0"})
+    assert path.read_text() == before

@@ -1,0 +1,71 @@
+"""The embed stage: word2vec from training + unlabeled text only, GloVe files, random init."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imdb_rnn.config import DataParams, EmbeddingParams
+from imdb_rnn.dataset import load_split
+from imdb_rnn.embeddings import embed, word2vec_sentences
+from imdb_rnn.errors import UserError
+from imdb_rnn.prepare import prepare
+from imdb_rnn.vocab import load_tokenizer
+
+
+@pytest.fixture
+def prepared(tmp_path, tiny_archive):
+    archive, _ = tiny_archive
+    out = tmp_path / "prepared"
+    prepare(DataParams(vocab_size=60), archive, out, tmp_path / "stats.json")
+    return out
+
+
+def _words(prepared):
+    vocab = load_tokenizer(prepared / "tokenizer.json").get_vocab()
+    return [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+
+
+def test_word2vec_is_deterministic_and_specials_are_zero(tmp_path, prepared):
+    params = EmbeddingParams(min_count=1, epochs=2)
+    stats = embed(params, prepared, tmp_path / "a.npy", tmp_path / "a.json")
+    embed(params, prepared, tmp_path / "b.npy", tmp_path / "b.json")
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.dtype == np.float32 and a.shape == (len(_words(prepared)), 100)
+    assert np.array_equal(a, b)
+    assert not a[:2].any() and a[2:].any()
+    assert stats["rows_with_vector"] == a.shape[0] - 2 and stats["coverage"] == 1.0
+    other = embed(EmbeddingParams(min_count=1, epochs=2, seed=2), prepared, tmp_path / "c.npy", tmp_path / "c.json")
+    assert other["init"] == "word2vec" and not np.array_equal(np.load(tmp_path / "c.npy"), a)
+
+
+def test_word2vec_reads_only_training_and_unlabeled_reviews(prepared):
+    train = load_split(prepared / "train.npz")
+    tok = load_tokenizer(prepared / "tokenizer.json")
+    sentences = word2vec_sentences(_words(prepared), [train.review(i) for i in range(len(train))], prepared / "unsup.txt", tok)
+    nonempty_train = int((train.lengths > 0).sum())
+    assert len(sentences) == nonempty_train + 10
+    assert all("<unk>" not in s and "<pad>" not in s for s in sentences)
+
+
+def test_random_init(tmp_path, prepared):
+    stats = embed(EmbeddingParams(init="random"), prepared, tmp_path / "r.npy", tmp_path / "r.json")
+    matrix = np.load(tmp_path / "r.npy")
+    assert stats["rows_with_vector"] == 0 and not matrix[1].any() and matrix[0].any()
+    assert 0.5 < matrix[2:].std() < 1.5
+
+
+def test_glove_file(tmp_path, prepared):
+    words = _words(prepared)
+    glove = tmp_path / "glove.txt"
+    glove.write_text(f"{words[2]} " + " ".join(["0.5"] * 4) + "\nnotinvocab " + " ".join(["9"] * 4) + "\n")
+    params = EmbeddingParams(init="glove", dim=4, glove_path=str(glove))
+    stats = embed(params, prepared, tmp_path / "g.npy", tmp_path / "g.json")
+    matrix = np.load(tmp_path / "g.npy")
+    assert stats["rows_with_vector"] == 1
+    assert np.allclose(matrix[2], 0.5) and not matrix[:2].any()
+    with pytest.raises(UserError, match="vector of 4 numbers, embedding.dim is 5"):
+        embed(EmbeddingParams(init="glove", dim=5, glove_path=str(glove)), prepared, tmp_path / "x.npy", tmp_path / "x.json")
+    with pytest.raises(UserError, match="does not exist"):
+        embed(EmbeddingParams(init="glove", dim=4, glove_path=str(tmp_path / "none.txt")), prepared, tmp_path / "x.npy", tmp_path / "x.json")
+    assert not (tmp_path / "x.npy").exists()

@@ -1,0 +1,85 @@
+# Paths, validated params and the get_* helpers shared by the rules.
+# Every path below is written once for Snakemake; dvc.yaml's `vars` hold the same ones.
+
+import json
+import sys
+
+import yaml
+
+from imdb_rnn.config import parse_params
+from imdb_rnn.errors import UserError
+
+PARAMS_FILE = "params.yaml"
+
+try:
+    PARAMS = parse_params(config, PARAMS_FILE)
+except UserError as exc:
+    sys.exit(f"error: {exc}")
+
+with open(PARAMS_FILE, encoding="utf-8") as _handle:
+    if yaml.safe_load(_handle) != config:
+        sys.exit(
+            f"error: --config/--configfile overrides are not supported: the stage programs read "
+            f"{PARAMS_FILE} themselves; edit {PARAMS_FILE} (or use `dvc exp run -S key=value`)"
+        )
+
+ARCHIVE = "data/aclImdb_v1.tar.gz"
+PREPARED = "data/prepared"
+PREPARED_FILES = [f"{PREPARED}/{name}" for name in ("train.npz", "valid.npz", "test.npz", "tokenizer.json", "unsup.txt")]
+DATA_STATS = "results/data/stats.json"
+EMBEDDING = "data/embeddings/embedding.npy"
+EMBEDDING_STATS = "results/embedding/stats.json"
+RUNS = "results/runs"
+CHECKPOINTS = "models"
+RESUME = "models/resume"
+TRIPLET_PROBLEM = "src/imdb_rnn/triplet_problem.yaml"
+VERIFICATION = "results/triplet/verification.json"
+# What each stage reads besides data: its program, the package modules it runs and the
+# params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
+# and "params"), as DVC's deps and params do.
+CORE = ["src/imdb_rnn/config.py", "src/imdb_rnn/errors.py", "src/imdb_rnn/fileio.py"]
+CODE = {
+    "download": ["workflow/scripts/download.py", "src/imdb_rnn/download.py"],
+    "prepare": ["workflow/scripts/prepare.py", "src/imdb_rnn/prepare.py", "src/imdb_rnn/archive.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
+    "embed": ["workflow/scripts/embed.py", "src/imdb_rnn/embeddings.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
+    "train": ["workflow/scripts/train.py", "src/imdb_rnn/training.py", "src/imdb_rnn/models.py", "src/imdb_rnn/batching.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
+    "gradcheck": ["workflow/scripts/gradcheck.py", "src/imdb_rnn/triplet.py"],
+}
+PARAM_KEYS = {
+    "download": ["data.url", "data.sha256"],
+    "prepare": ["data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"],
+    "embed": ["embedding"],
+    "train": ["train.epochs", "train.batch_size", "train.lr", "train.device", "embedding.init", "models"],
+    "gradcheck": [],
+}
+ARCHS = PARAMS.train.archs
+SEEDS = PARAMS.train.all_seeds
+
+
+def get_code(stage):
+    return CORE + CODE[stage]
+
+
+def get_params(stage):
+    """The values of the params keys ``stage`` reads, as one string Snakemake can compare."""
+    values = {}
+    for key in PARAM_KEYS[stage]:
+        node = config
+        for part in key.split("."):
+            node = node[part]
+        values[key] = node
+    return json.dumps(values, sort_keys=True)
+
+
+def get_run_outputs(name):
+    """One file of every (architecture, seed) run, e.g. get_run_outputs("metrics.json")."""
+    return [f"{RUNS}/{arch}/seed{seed}/{name}" for arch in ARCHS for seed in SEEDS]
+
+
+def get_final_outputs():
+    return [PREPARED_FILES, DATA_STATS, EMBEDDING_STATS, get_run_outputs("metrics.json"), VERIFICATION]
+
+
+wildcard_constraints:
+    arch="|".join(ARCHS),
+    seed=r"\d+",

@@ -1,0 +1,1 @@
+# Stages summarize, report and pdf (filled in with the report).

@@ -1,0 +1,31 @@
+# Stage train: one job per (architecture, seed); `snakemake --cores 4` runs four at once.
+
+
+rule train:
+    input:
+        data=PREPARED_FILES,
+        embedding=EMBEDDING,
+        code=get_code("train"),
+    output:
+        checkpoint=f"{CHECKPOINTS}/{{arch}}/seed{{seed}}.pt",
+        metrics=f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json",
+        history=f"{RUNS}/{{arch}}/seed{{seed}}/history.csv",
+        structure=f"{RUNS}/{{arch}}/seed{{seed}}/model.txt",
+    params:
+        values=get_params("train"),
+        data=PREPARED,
+        resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
+    threads: 1
+    resources:
+        mem_mb=3000,
+    log:
+        "logs/train/{arch}-seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/train/{arch}-seed{seed}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    shell:
+        "python workflow/scripts/train.py --params {PARAMS_FILE} --arch {wildcards.arch} --seed {wildcards.seed} "
+        "--data {params.data} --embedding {input.embedding} --checkpoint {output.checkpoint} "
+        "--resume {params.resume} --metrics {output.metrics} --history {output.history} "
+        "--structure {output.structure} --threads {threads} 2>&1 | tee {log}"

@@ -1,0 +1,30 @@
+"""Stage ``download``: fetch the IMDB archive and verify its sha256.
+
+    python workflow/scripts/download.py --params params.yaml --out data/aclImdb_v1.tar.gz
+
+``data.url`` may be the official URL, a ``file://`` URL or a local path (with its own
+``data.sha256``): that is how tests and CI use the shared local copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from imdb_rnn.config import load_params
+from imdb_rnn.download import download
+from imdb_rnn.errors import run_cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml")
+    parser.add_argument("--out", required=True, help="where the verified archive goes")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    data = load_params(args.params).data
+    path = download(data.url, data.sha256, args.out, progress=not args.no_progress)
+    print(f"download: {path} (sha256 {data.sha256[:12]}… verified)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
