@@ -1,0 +1,99 @@
+"""One DAG, two tools: the Snakefile and dvc.yaml must run the same stages the same way.
+
+Compared per job: the shell command (less Snakemake's log redirection and the per-job
+thread count), the inputs (DVC deps), the outputs, and the params keys each stage reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def _normalise(cmd: str) -> str:
+    cmd = re.sub(r"\s*(?:> \S+ 2>&1|2>&1 \| tee \S+)\s*$", "", cmd.strip())
+    cmd = re.sub(r"--threads \d+", "--threads N", cmd)
+    return " ".join(cmd.split())
+
+
+def snakemake_jobs(root: Path) -> dict[str, dict]:
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--dry-run", "--forceall", "--printshellcmds", "--cores", "2"],
+        cwd=root, capture_output=True, text=True, check=True,
+    )
+    jobs, current = {}, None
+    for line in result.stdout.splitlines():
+        if match := re.match(r"^rule (\w+):$", line):
+            current = {"rule": match.group(1), "input": set(), "output": set(), "wildcards": ""}
+        elif current is None:
+            continue
+        elif match := re.match(r"^\s+(input|output|wildcards): (.*)$", line):
+            key, value = match.groups()
+            current[key] = value if key == "wildcards" else set(value.split(", "))
+        elif line.startswith("Shell command: "):
+            command = line.removeprefix("Shell command: ")
+            if command != "None":  # `rule all` runs nothing
+                current["cmd"] = _normalise(command)
+                jobs[current["cmd"]] = current
+            current = None
+    return jobs
+
+
+def dvc_stages(root: Path) -> dict[str, dict]:
+    from dvc.repo import Repo
+
+    stages = {}
+    with Repo(str(root)) as repo:
+        for stage in repo.index.stages:
+            params = sorted(k for dep in stage.deps if hasattr(dep, "params") for k in (dep.params or []))
+            deps = {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")}
+            stages[_normalise(stage.cmd)] = {
+                "name": stage.name, "deps": deps, "outs": {str(out.def_path) for out in stage.outs}, "params": params,
+            }
+    return stages
+
+
+def snakemake_param_keys(root: Path) -> dict[str, list[str]]:
+    text = (root / "workflow/rules/common.smk").read_text()
+    block = re.search(r"^PARAM_KEYS = (\{.*?^\})", text, flags=re.S | re.M).group(1)
+    return ast.literal_eval(block)
+
+
+@pytest.fixture(scope="module")
+def both():
+    return snakemake_jobs(ROOT), dvc_stages(ROOT)
+
+
+def test_same_commands(both):
+    snake, dvc = both
+    assert set(snake) == set(dvc)
+    assert len(dvc) >= 8
+
+
+def test_same_stage_names(both):
+    snake, dvc = both
+    for cmd, job in snake.items():
+        assert dvc[cmd]["name"].split("@")[0] == job["rule"]
+
+
+def test_same_inputs_and_outputs(both):
+    snake, dvc = both
+    for cmd, job in snake.items():
+        assert job["input"] == dvc[cmd]["deps"], job["rule"]
+        assert job["output"] == dvc[cmd]["outs"], job["rule"]
+
+
+def test_same_params_keys(both):
+    _, dvc = both
+    keys = snakemake_param_keys(ROOT)
+    for stage in dvc.values():
+        assert stage["params"] == sorted(keys[stage["name"].split("@")[0]]), stage["name"]
