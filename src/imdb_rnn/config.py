@@ -73,13 +73,15 @@ class TrainParams(_Section):
     archs: list[str] = Field(min_length=1, description="architecture ids to train")
     epochs: int = Field(5, ge=1, description="training epochs")
     seed: int = Field(1234, ge=0, description="the primary seed: its run gives the checkpoint and curves shown")
-    seeds: list[Annotated[int, Field(ge=0)]] = Field([1234], min_length=1, description="every seed to run per architecture")
+    seeds: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1, description="every seed to run per architecture; null = [seed]")
     batch_size: int = Field(64, ge=1, description="batch size")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @model_validator(mode="after")
     def _seed_among_seeds(self) -> "TrainParams":
+        if self.seeds is None:
+            return self
         if self.seed not in self.seeds:
             raise ValueError(f"train.seeds: must include train.seed ({self.seed}); got {self.seeds}")
         if len(set(self.seeds)) != len(self.seeds):
@@ -89,7 +91,7 @@ class TrainParams(_Section):
     @property
     def all_seeds(self) -> list[int]:
         """Every seed to run, the primary ``seed`` first."""
-        return [self.seed] + [s for s in self.seeds if s != self.seed]
+        return [self.seed] + [s for s in self.seeds or [] if s != self.seed]
 
 
 class ReportParams(_Section):

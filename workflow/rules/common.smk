@@ -2,6 +2,7 @@
 # Every path below is written once for Snakemake; dvc.yaml's `vars` hold the same ones.
 
 import json
+import shutil
 import sys
 
 import yaml
@@ -34,6 +35,12 @@ CHECKPOINTS = "models"
 RESUME = "models/resume"
 TRIPLET_PROBLEM = "src/imdb_rnn/triplet_problem.yaml"
 VERIFICATION = "results/triplet/verification.json"
+SUMMARY_DIR = "results"
+SUMMARY = "results/summary.json"
+SUMMARY_FOLDERS = ["results/metrics", "results/history", "results/models"]
+REPORT_DIR = "report"
+REPORT = ["report/report.md", "report/report.tex", "report/figures/learning_curves.png", "report/figures/learning_curves.pdf"]
+PDF = "report/report.pdf"
 # What each stage reads besides data: its program, the package modules it runs and the
 # params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
 # and "params"), as DVC's deps and params do.
@@ -44,6 +51,15 @@ CODE = {
     "embed": ["workflow/scripts/embed.py", "src/imdb_rnn/embeddings.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
     "train": ["workflow/scripts/train.py", "src/imdb_rnn/training.py", "src/imdb_rnn/models.py", "src/imdb_rnn/batching.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
     "gradcheck": ["workflow/scripts/gradcheck.py", "src/imdb_rnn/triplet.py"],
+    "summarize": ["workflow/scripts/summarize.py", "src/imdb_rnn/summarize.py"],
+    "report": [
+        "workflow/scripts/report.py",
+        "src/imdb_rnn/report.py",
+        "src/imdb_rnn/templates/report.md.j2",
+        "src/imdb_rnn/templates/report.tex.j2",
+        "src/imdb_rnn/templates/original_values.yaml",
+    ],
+    "pdf": ["workflow/scripts/pdf.py", "src/imdb_rnn/report.py"],
 }
 PARAM_KEYS = {
     "download": ["data.url", "data.sha256"],
@@ -51,6 +67,9 @@ PARAM_KEYS = {
     "embed": ["embedding"],
     "train": ["train.epochs", "train.batch_size", "train.lr", "train.device", "embedding.init", "models"],
     "gradcheck": [],
+    "summarize": ["train.archs", "train.seed", "train.seeds"],
+    "report": ["*"],  # the whole file: the report shows its hash
+    "pdf": [],
 }
 ARCHS = PARAMS.train.archs
 SEEDS = PARAMS.train.all_seeds
@@ -65,7 +84,7 @@ def get_params(stage):
     values = {}
     for key in PARAM_KEYS[stage]:
         node = config
-        for part in key.split("."):
+        for part in key.split(".") if key != "*" else []:
             node = node[part]
         values[key] = node
     return json.dumps(values, sort_keys=True)
@@ -77,7 +96,12 @@ def get_run_outputs(name):
 
 
 def get_final_outputs():
-    return [PREPARED_FILES, DATA_STATS, EMBEDDING_STATS, get_run_outputs("metrics.json"), VERIFICATION]
+    """The report; its PDF too where LaTeX is installed (`snakemake report/report.pdf` says what to install)."""
+    if shutil.which("latexmk") and shutil.which("pdflatex"):
+        return REPORT + [PDF]
+    print("note: latexmk/pdflatex not found, so report/report.pdf is skipped (report.md and report.tex are built); "
+          "install texlive-latex-base texlive-latex-recommended latexmk for the PDF", file=sys.stderr)
+    return REPORT
 
 
 wildcard_constraints:

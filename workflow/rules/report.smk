@@ -1,1 +1,62 @@
-# Stages summarize, report and pdf (filled in with the report).
+# Stages summarize, report and pdf: from every run's results to report/.
+
+
+rule summarize:
+    input:
+        metrics=get_run_outputs("metrics.json"),
+        history=get_run_outputs("history.csv"),
+        structure=get_run_outputs("model.txt"),
+        code=get_code("summarize"),
+    output:
+        summary=SUMMARY,
+        folders=[directory(folder) for folder in SUMMARY_FOLDERS],
+    params:
+        values=get_params("summarize"),
+        runs=RUNS,
+        out=SUMMARY_DIR,
+    log:
+        "logs/summarize/summarize.log",
+    conda:
+        "../envs/pipeline.yaml"
+    shell:
+        "python workflow/scripts/summarize.py --params {PARAMS_FILE} --runs {params.runs} --out {params.out} > {log} 2>&1"
+
+
+rule report:
+    input:
+        summary=SUMMARY,
+        folders=SUMMARY_FOLDERS,
+        data_stats=DATA_STATS,
+        embedding_stats=EMBEDDING_STATS,
+        verification=VERIFICATION,
+        code=get_code("report"),
+    output:
+        REPORT,
+    params:
+        values=get_params("report"),
+        results=SUMMARY_DIR,
+        out=REPORT_DIR,
+    log:
+        "logs/report/report.log",
+    conda:
+        "../envs/pipeline.yaml"
+    shell:
+        "python workflow/scripts/report.py --params {PARAMS_FILE} --summary {input.summary} "
+        "--metrics {params.results}/metrics --history {params.results}/history --models {params.results}/models "
+        "--data-stats {input.data_stats} --embedding-stats {input.embedding_stats} "
+        "--triplet {input.verification} --out {params.out} > {log} 2>&1"
+
+
+rule pdf:
+    input:
+        tex="report/report.tex",
+        figure="report/figures/learning_curves.pdf",
+        code=get_code("pdf"),
+    output:
+        PDF,
+    log:
+        "logs/pdf/pdf.log",
+    conda:
+        "../envs/pipeline.yaml"
+    shell:
+        "python workflow/scripts/pdf.py --tex {input.tex} --out {output} > {log} 2>&1"

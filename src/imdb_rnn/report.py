@@ -1,0 +1,596 @@
+"""Stages ``report`` and ``pdf``: the assignment report, regenerated from the results files.
+
+    python workflow/scripts/report.py --params params.yaml --summary results/summary.json \\
+        --metrics results/metrics --history results/history --models results/models \\
+        --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \\
+        --triplet results/triplet/verification.json --out report
+    python workflow/scripts/pdf.py --tex report/report.tex --out report/report.pdf
+
+``report`` builds ONE Jinja2 context from those files and params.yaml (:func:`build_context`)
+and renders it twice, with ``templates/report.md.j2`` and ``templates/report.tex.j2``, into
+``<out>/report.md`` and ``<out>/report.tex``; it also draws ``<out>/figures/learning_curves.png``
+(for Markdown) and ``.pdf`` (vector, for LaTeX). The layout follows the original report
+(shared/reference/assignment2-report.md) section by section. Every number comes from a results
+file or params.yaml; the original's own Table 1 values, printed beside ours and labelled as the
+original's, come from ``templates/original_values.yaml``.
+
+In the ``.tex`` every value from data is escaped for LaTeX unless it is a :class:`TexRaw`
+(formulas from verification.json, verbatim ``print(model)`` blocks), so an id like
+``biRNN_2`` or a title with ``%`` cannot break the document.
+
+``pdf`` runs latexmk in a temporary folder and moves the finished PDF into place atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import matplotlib
+import sympy as sp
+import yaml
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from .config import Params, load_params, params_hash
+from .errors import UserError
+from .fileio import atomic_path, read_json, write_text
+from .triplet import GENERIC, parse_formula, to_latex
+
+TEMPLATES = Path(__file__).with_name("templates")
+ORIGINAL_VALUES = TEMPLATES / "original_values.yaml"
+FIGURE = "learning_curves"
+TABLE_COLUMNS = ("Total # of parameters in RNN/LSTM layer(s)", "Test accuracy %")
+LATEX_MISSING = (
+    "latexmk not found: install texlive-latex-base texlive-latex-recommended latexmk (Debian/Ubuntu) "
+    "to build {pdf}; report.md and report.tex are already written"
+)
+LATEX_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Where the report's inputs are; folders hold one ``<arch>.json|csv|txt`` per architecture."""
+
+    params: Path
+    summary: Path
+    metrics: Path
+    history: Path
+    models: Path
+    data_stats: Path
+    embedding_stats: Path
+    verification: Path
+
+
+class TexRaw(str):
+    """Text the ``.tex`` renderer emits unchanged: LaTeX source, or a verbatim block's body.
+
+    Any other string from the context is escaped there; Markdown shows both as they are.
+    """
+
+
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_TEX_PATTERN = re.compile("|".join(re.escape(c) for c in _TEX_SPECIALS))
+
+
+def tex_escape(text: str) -> str:
+    """``text`` as LaTeX that prints it literally (the ten characters LaTeX treats specially)."""
+    return _TEX_PATTERN.sub(lambda m: _TEX_SPECIALS[m.group()], text)
+
+
+def _tex_finalize(value: Any) -> Any:
+    if isinstance(value, TexRaw):
+        return value
+    if isinstance(value, str):
+        return tex_escape(value)
+    return value
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _load_json(path: Path, stage: str) -> Any:
+    if not path.is_file():
+        raise UserError(f"missing {path}; run stage `{stage}` first")
+    return read_json(path)
+
+
+def _load_text(path: Path, stage: str) -> str:
+    if not path.is_file():
+        raise UserError(f"missing {path}; run stage `{stage}` first")
+    return path.read_text(encoding="utf-8")
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """One list per column of a ``history.csv``."""
+    rows = list(csv.DictReader(_load_text(path, "summarize").splitlines()))
+    columns = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc")
+    if not rows or any(c not in rows[0] for c in columns):
+        raise UserError(f"{path} has no rows or lacks one of {', '.join(columns)}; rerun stages `train` and `summarize`")
+    return {c: [float(row[c]) for row in rows] for c in columns}
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.2f}"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:,.1f} s"
+
+
+def _number(x: float) -> str:
+    """A measured float as the shortest text that reads back exactly (0, 1, 0.5, 1e-09)."""
+    return f"{x + 0.0:g}"
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _symbol(name: str) -> TexRaw:
+    """``f1`` -> ``f_{1}``, ``f_a`` -> ``f_{a}``, ``alpha`` -> ``\\alpha`` (sympy's LaTeX)."""
+    return TexRaw(sp.latex(sp.Symbol(name)))
+
+
+def _loss(name: str) -> TexRaw:
+    """A triplet loss name as the original writes it: ``L1`` -> ``L^{1}``."""
+    match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
+    return TexRaw(f"{match.group(1)}^{{{match.group(2)}}}" if match else sp.latex(sp.Symbol(name)))
+
+
+def _partial(loss: str, wrt: str) -> TexRaw:
+    return TexRaw(rf"\frac{{\partial {loss}}}{{\partial {wrt}}}")
+
+
+# ------------------------------------------------------------------------------ Part 1
+
+
+def _embedding_text(stats: Mapping[str, Any], used: Sequence[str], unsup: int) -> str:
+    """Which initialisation the runs used, described from the embed stage's statistics."""
+    if list(used) != [stats["init"]]:
+        return f"{_and(list(used))} (from the runs' metrics; the embed stage prepared {stats['init']} vectors)"
+    coverage = f"{100 * stats['coverage']:.2f}% of the vocabulary has a pretrained vector"
+    if stats["init"] == "word2vec":
+        corpus = stats.get("corpus")
+        source = (
+            f"the {_count(corpus['train_reviews'])} training-split reviews and the {_count(unsup)} unlabelled reviews, "
+            f"{_count(corpus['reviews'])} reviews and {_count(corpus['words'])} words in all"
+            if corpus
+            else f"the training split and the {_count(unsup)} unlabelled reviews"
+        )
+        return (
+            f"word2vec: {stats['dim']}-d vectors learned in-domain from {source} "
+            f"(window {stats['window']}, min_count {stats['min_count']}, {stats['epochs']} epochs, seed {stats['seed']}); {coverage}"
+        )
+    if stats["init"] == "glove":
+        return f"GloVe: {stats['dim']}-d vectors from {stats.get('glove_path', 'a GloVe file')}; {coverage}"
+    return f"random: N(0, 1), as torch.nn.Embedding initialises itself ({stats['dim']}-d); no pretrained vectors"
+
+
+def _models(params: Params, inputs: ReportInputs, summary: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    original = yaml.safe_load(ORIGINAL_VALUES.read_text(encoding="utf-8"))
+    rows = []
+    for number, arch in enumerate(params.train.archs, start=1):
+        model, entry, run = params.models[arch], summary[arch], metrics[arch]
+        reference = original.get(arch)
+        rows.append(
+            {
+                "number": number,
+                "id": arch,
+                "title": model.title,
+                "class_name": model.class_name,
+                "structure": TexRaw(_load_text(inputs.models / f"{arch}.txt", "summarize").rstrip("\n")),
+                "rnn_params": _count(run["rnn_params"]),
+                "total_params": _count(run["total_params"]),
+                "test_acc": _percent(entry["test_acc_mean"]),
+                "test_acc_std": _percent(entry["test_acc_std"]),
+                "n": entry["n"],
+                "seeds": ", ".join(str(s) for s in entry["seeds"]),
+                "test_acc_by_seed": ", ".join(_percent(a) for a in entry["test_acc_by_seed"].values()),
+                "best_epoch": run["best_epoch"],
+                "train_seconds": _seconds(run["train_seconds"]),
+                "train_seconds_total": _seconds(entry["train_seconds_total"]),
+                "rnn_params_original": _count(reference["rnn_params"]) if reference else None,
+                "test_acc_original": f"{reference['test_acc_percent']:.2f}" if reference else None,
+            }
+        )
+    return rows
+
+
+def _part1(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    splits = data["splits"]
+    seeds = params.train.all_seeds
+    ns = sorted({summary[arch]["n"] for arch in params.train.archs})
+    return {
+        "n_archs": len(params.train.archs),
+        "titles": _and([params.models[a].title for a in params.train.archs]),
+        "epochs": params.train.epochs,
+        "batch_size": params.train.batch_size,
+        "lr": _number(params.train.lr),
+        "seeds": ", ".join(str(s) for s in seeds),
+        "primary_seed": seeds[0],
+        "n": ns[-1],
+        "embedding": _embedding_text(embedding, sorted({m["embedding_init"] for m in metrics.values()}), data["unsup_reviews"]),
+        "devices": _and(sorted({m["device"] for m in metrics.values()})),
+        "threads": _and([str(t) for t in sorted({m["threads"] for m in metrics.values()})]),
+        "labelled": _count(splits["train"]["reviews"] + splits["valid"]["reviews"]),
+        "train": _count(splits["train"]["reviews"]),
+        "valid": _count(splits["valid"]["reviews"]),
+        "test": _count(splits["test"]["reviews"]),
+        "valid_percent": f"{100 * params.data.valid_fraction:g}",
+        "train_percent": f"{100 * (1 - params.data.valid_fraction):g}",
+        "split_seed": data["seed"],
+        "limit": _count(data["limit"]) if data["limit"] else None,
+        "vocab_size": _count(data["vocab"]["size"]),
+        "vocab_max": _count(data["vocab"]["max_size"]),
+        "specials": list(data["vocab"]["specials"]),
+        "tokens_mean": f"{splits['train']['tokens']['mean']:.1f}",
+        "tokens_median": _number(splits["train"]["tokens"]["median"]),
+        "oov_test": f"{100 * splits['test']['oov_rate']:.2f}%",
+    }
+
+
+# ------------------------------------------------------------------------------ Part 2
+
+
+def _numeric_ok(numeric: Mapping[str, Any], target: str) -> bool:
+    """Every numeric check and gradcheck of ``target`` ("q3", "q5", …) passed."""
+    checks = [c["passed"] for c in numeric["checks"] if c["target"] == target]
+    checks += [g["passed"] for g in numeric["gradcheck"] if target in g["target"].split("+")]
+    return bool(checks) and all(checks)
+
+
+def _formula(lhs: TexRaw, rhs: str, verified: bool, published: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One derived formula with its verdict and, where it reads differently, the original's form.
+
+    ``verdict`` is ``\\checkmark`` when the formula passed the numeric checks and, where the
+    original gives it, equals the original's answer; ``\\times`` otherwise, with ``note``
+    saying why.
+    """
+    agrees = published is None or published["agrees"]
+    shown_differently = published is not None and published["latex_expected"] != rhs
+    if not verified:
+        note = r"\text{numeric check failed}"
+    elif shown_differently or not agrees:
+        note = rf"\text{{original: }} {published['latex_expected']}"
+    else:
+        note = ""
+    return {
+        "lhs": lhs,
+        "rhs": TexRaw(rhs),
+        "verdict": TexRaw(r"\checkmark" if verified and agrees else r"\times"),
+        "note": TexRaw(note),
+        "verified": verified,
+        "agrees": agrees,
+    }
+
+
+def _q2(v: Mapping[str, Any]) -> dict[str, Any]:
+    q2, kink, numeric = v["q2"], v["kink"], v["numeric"]
+    regimes = {r["regime"]: r for r in q2["regimes"]}
+    inactive_ok = _numeric_ok(numeric, "q2 F<0")
+    inactive = [
+        _formula(_partial("L^T", _symbol(n)), to_latex(parse_formula(regimes["F < 0"]["gradients"][n], GENERIC), GENERIC), inactive_ok, None)
+        for n in GENERIC
+    ]
+    margin = v["problem"]["margin"]
+    point = q2["kink_point"]
+    return {
+        "F": TexRaw(q2["F_latex"]),
+        "partials": [_partial("L^T", _symbol(n)) for n in GENERIC],
+        "wrt": [_symbol(n) for n in GENERIC],
+        "inactive": inactive,
+        "inactive_mark": TexRaw(r"\checkmark" if inactive_ok and all(f["rhs"] == "0" for f in inactive) else r"\times"),
+        "left": _number(kink["left_derivative"]),
+        "right": _number(kink["right_derivative"]),
+        "steps": ", ".join(_number(s) for s in kink["steps"]),
+        "smallest_step": _number(kink["steps"][-1]),
+        "differentiable": kink["differentiable"],
+        "relation": TexRaw(r"=" if kink["differentiable"] else r"\neq"),
+        "heaviside": TexRaw(sp.latex(sp.sympify(q2["sympy_heaviside_at_zero"]))),
+        "kink_point": TexRaw(
+            r",\ ".join(f"{_symbol(n)} = {_number(point[n])}" for n in (*GENERIC, margin)) + rf"\ \Rightarrow\ F = {_number(point['F'])}"
+        ),
+        "subgradients": [
+            {
+                "call": s["call"],
+                "slope": _number(s["dL_dF_at_zero"]),
+                "gradients": "(" + ", ".join(_number(s["gradients_at_kink_point"][n]) for n in GENERIC) + ")",
+            }
+            for s in q2["subgradients"]
+        ],
+    }
+
+
+def _part2(v: Mapping[str, Any]) -> dict[str, Any]:
+    numeric, summary = v["numeric"], v["summary"]
+    published = {(p["question"], p["target"]): p for p in v["published"]}
+    q3_ok = _numeric_ok(numeric, "q3")
+    q3 = [_formula(_partial("L^T", _symbol(n)), v["q3"][n]["latex"], q3_ok, published.get(("Q3", f"dL/d{n}"))) for n in GENERIC]
+
+    q4 = v["q4"]
+    triplets = [_triplet_latex(t) for t in q4["used"]]
+    half = (len(triplets) + 1) // 2
+    rows = [TexRaw(" & ".join(triplets[i::half])) for i in range(half)]
+    classes = [TexRaw(r"\{" + ", ".join(_symbol(n) for n in group) + r"\}") for group in v["problem"]["classes"]]
+
+    q5_ok = _numeric_ok(numeric, "q5")
+    q5 = []
+    for number, (loss, row) in enumerate(v["q5_latex"].items(), start=1):
+        formulas = [
+            _formula(_partial(_loss(loss), _symbol(e)), latex, q5_ok, published.get((f"Q5.{number}", f"d{loss}/d{e}")))
+            for e, latex in row.items()
+        ]
+        q5.append({"number": number, "loss": _loss(loss), "formulas": formulas})
+    q6_ok = _numeric_ok(numeric, "q6")
+    q6 = [_formula(_partial("L", _symbol(e)), latex, q6_ok, published.get(("Q6", f"dL/d{e}"))) for e, latex in v["q6_latex"].items()]
+
+    return {
+        "numeric_passed": summary["numeric_checks_passed"],
+        "numeric_total": summary["numeric_checks"],
+        "published_agreeing": summary["published_agreeing"],
+        "published_checked": summary["published_checked"],
+        "disagreements": len(summary["disagreements"]),
+        "points": numeric["points"],
+        "dims": _and([str(d) for d in numeric["dims"]]),
+        "q2": _q2(v),
+        "q3": q3,
+        "q4": {
+            "rows": rows,
+            "count": q4["used_count"],
+            "column_spec": TexRaw("{" + "c" * min(2, len(triplets)) + "}"),
+            "all_valid": q4["used_all_valid"],
+            "distinct": q4["used_distinct"],
+            "mark": TexRaw(r"\checkmark" if q4["used_all_valid"] and q4["used_distinct"] else r"\times"),
+            "classes": classes,
+            "total_valid": q4["total_valid"],
+            "counting": TexRaw(q4["counting"].replace("*", r" \cdot ")),
+            "published_count": q4["published_count"],
+            "published_is_used_count": q4["published_count"] == q4["used_count"],
+        },
+        "q5": q5,
+        "q6": q6,
+        "all_verified": all(f["verified"] and f["agrees"] for f in [*q3, *q6] + [f for q in q5 for f in q["formulas"]]),
+    }
+
+
+def _triplet_latex(t: Mapping[str, str]) -> str:
+    members = ", ".join(_symbol(t[role]) for role in ("anchor", "positive", "negative"))
+    return f"{_loss(t['name'])} = ({members})"
+
+
+# -------------------------------------------------------------------------- provenance
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+
+
+def _report_date() -> str:
+    # SOURCE_DATE_EPOCH (reproducible-builds.org) pins the date, so two renders can be compared.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch and epoch.isdigit() else dt.datetime.now(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _provenance(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], models: Sequence[Mapping[str, Any]], devices: str, threads: str) -> dict[str, Any]:
+    return {
+        "date": _report_date(),
+        "commit": _git_commit(),
+        "params_hash": params_hash(params),
+        "data_fingerprint": data["archive"]["content_fingerprint"],
+        "vocab_fingerprint": data["vocab"]["fingerprint"],
+        "archive_reviews": _count(sum(data["archive"]["reviews"].values())),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "cpus": os.cpu_count() or "unknown",
+        "devices": devices,
+        "threads": threads,
+        "prepare_seconds": _seconds(data["seconds"]["total"]),
+        "read_seconds": _seconds(data["seconds"]["read_archive"]),
+        "embed_seconds": _seconds(embedding["seconds"]),
+        "train": [{"title": m["title"], "seconds": m["train_seconds"], "total": m["train_seconds_total"], "n": m["n"]} for m in models],
+    }
+
+
+# ----------------------------------------------------------------------------- context
+
+
+def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
+    """The one context both templates render: every number already formatted as text."""
+    summary = _load_json(inputs.summary, "summarize")
+    metrics = {arch: _load_json(inputs.metrics / f"{arch}.json", "summarize") for arch in params.train.archs}
+    for arch in params.train.archs:
+        if arch not in summary:
+            raise UserError(f"{inputs.summary} has no entry for {arch}; rerun stage `summarize`")
+        if metrics[arch]["epochs"] != params.train.epochs:
+            raise UserError(
+                f"{inputs.metrics / f'{arch}.json'} is from a {metrics[arch]['epochs']}-epoch run but train.epochs is "
+                f"{params.train.epochs} in {inputs.params}; rerun stages `train` and `summarize`"
+            )
+    data = _load_json(inputs.data_stats, "prepare")
+    embedding = _load_json(inputs.embedding_stats, "embed")
+    verification = _load_json(inputs.verification, "gradcheck")
+    part1 = _part1(params, data, embedding, metrics, summary)
+    models = _models(params, inputs, summary, metrics)
+    return {
+        "report": params.report.model_dump(),
+        "part1": part1,
+        "models": models,
+        "table": {"columns": list(TABLE_COLUMNS), "caption": "Results"},
+        "part2": _part2(verification),
+        # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
+        "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
+        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"]),
+    }
+
+
+# ------------------------------------------------------------------------------ figure
+
+
+def plot_learning_curves(histories: Mapping[str, Mapping[str, list[float]]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
+    """Loss and accuracy per epoch, training (solid) and validation (dashed), one colour per
+    architecture; written to each of ``targets`` (the format follows the suffix)."""
+    # A bare Figure, not pyplot: no GUI backend and no global state in a headless stage;
+    # savefig draws PNG with Agg and PDF with matplotlib's vector PDF backend.
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = []
+    for i, (arch, h) in enumerate(histories.items()):
+        colour = colours[i % len(colours)]
+        for split, style in (("train", "-"), ("valid", "--")):
+            loss_ax.plot(h["epoch"], h[f"{split}_loss"], style, color=colour, marker="o", markersize=3)
+            acc_ax.plot(h["epoch"], [100 * a for a in h[f"{split}_acc"]], style, color=colour, marker="o", markersize=3)
+        handles.append(Line2D([], [], color=colour, label=titles[arch]))
+    handles += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in (("-", "training"), ("--", "validation"))]
+    loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy loss", title="Loss")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    # One legend below both panels: colour = architecture, line style = split.
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    for target in targets:
+        with atomic_path(target, suffix=target.suffix) as tmp:
+            # No timestamps in the files, so a rerun on the same results is byte-identical.
+            metadata = {"CreationDate": None} if target.suffix == ".pdf" else {"Software": None}
+            fig.savefig(tmp, dpi=150, metadata=metadata)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def _environment(**delimiters: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        **delimiters,
+    )
+
+
+def render(context: Mapping[str, Any]) -> dict[str, str]:
+    """The Markdown and LaTeX texts of one context."""
+    markdown = _environment().get_template("report.md.j2").render(context)
+    # LaTeX is full of braces and #, so its template marks Jinja with << >>, <% %> and <# #>.
+    latex_env = _environment(
+        variable_start_string="<<",
+        variable_end_string=">>",
+        block_start_string="<%",
+        block_end_string="%>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        finalize=_tex_finalize,
+    )
+    # For a macro's output, which is LaTeX already: each value in it was escaped when emitted.
+    latex_env.filters["latex"] = TexRaw
+    latex = latex_env.get_template("report.tex.j2").render(context)
+    return {"md": markdown, "tex": latex}
+
+
+def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Render ``report.md``, ``report.tex`` and the learning-curve figure under ``out``."""
+    out = Path(out)
+    params = load_params(inputs.params)
+    context = build_context(inputs, params)
+    histories = {arch: read_history(inputs.history / f"{arch}.csv") for arch in params.train.archs}
+    figures = [out / context["figure"]["png"], out / context["figure"]["pdf"]]
+    plot_learning_curves(histories, {a: params.models[a].title for a in params.train.archs}, figures)
+    texts = render(context)
+    written = {"md": out / "report.md", "tex": out / "report.tex", "png": figures[0], "pdf": figures[1]}
+    write_text(written["md"], texts["md"])
+    write_text(written["tex"], texts["tex"])
+    return written
+
+
+# ----------------------------------------------------------------------------------- pdf
+
+
+def _first_error(log: Path) -> str:
+    """The first ``!`` line (or file:line:error line) of a LaTeX log, for the one-line message."""
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("!") or re.match(r"^[^:\s]+\.\w+:\d+: ", line):
+            return line.strip()
+    return "see the log"
+
+
+def build_pdf(tex: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
+    """Compile ``tex`` with latexmk (pdflatex) and move the PDF to ``out`` atomically.
+
+    The build runs in a temporary folder so no auxiliary files land beside the report; on a
+    LaTeX error its log is copied beside ``out`` (``report.log``) and named in the error.
+    """
+    tex, out = Path(tex), Path(out)
+    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
+        raise UserError(LATEX_MISSING.format(pdf=out))
+    if not tex.is_file():
+        raise UserError(f"missing {tex}; run stage `report` first")
+    with tempfile.TemporaryDirectory(prefix="latexmk-") as build:
+        command = [
+            "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+            f"-outdir={build}", tex.name,
+        ]
+        try:
+            # Run beside the .tex so its relative figure paths resolve; -norc ignores user rc files.
+            done = subprocess.run(command, cwd=tex.parent, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LATEX_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"latexmk ran over {LATEX_TIMEOUT_S} s on {tex}; run it by hand to see where it stops") from None
+        built = Path(build) / f"{tex.stem}.pdf"
+        log = Path(build) / f"{tex.stem}.log"
+        if done.returncode != 0 or not built.is_file():
+            if not log.is_file():
+                last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+                raise UserError(f"latexmk failed on {tex} before LaTeX wrote a log: {last}")
+            kept = out.with_suffix(".log")
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, kept)
+            raise UserError(f"LaTeX failed on {tex}: {_first_error(log)}; see {kept}")
+        with atomic_path(out, suffix=".pdf") as tmp:
+            shutil.copyfile(built, tmp)
+    return out

@@ -1,0 +1,115 @@
+"""Stage ``summarize``: aggregate every training run (architecture × seed) into the contract files.
+
+    python workflow/scripts/summarize.py --params params.yaml --runs results/runs --out results
+
+Reads, for each architecture of ``train.archs`` and each seed of ``train.all_seeds``, the run
+folder ``<runs>/<arch>/seed<k>/`` (``metrics.json``, ``history.csv``, ``model.txt``, as the
+``train`` stage writes them) and writes under ``<out>`` (DESIGN.md §5):
+
+- ``summary.json``: per architecture id, ``test_acc_mean``, ``test_acc_std``, ``n``, ``seeds``,
+  ``primary_seed``, ``test_acc_by_seed``, ``valid_acc_mean``, ``valid_acc_std``,
+  ``valid_acc_by_seed``, ``rnn_params``, ``train_seconds_total`` (all seeds) and ``std``, which
+  says what the standard deviations are: the *sample* standard deviation over seeds
+  (ddof = 1), and 0.0 when only one seed ran (n = 1), where it is undefined.
+- ``metrics/<arch>.json``: the primary seed's ``metrics.json`` plus ``test_acc_mean``,
+  ``test_acc_std`` and ``n``, so ``dvc exp show`` shows the aggregate beside the single run.
+- ``history/<arch>.csv`` and ``models/<arch>.txt``: the primary seed's ``history.csv`` and
+  ``model.txt``, byte for byte.
+
+The primary seed is the first of ``train.all_seeds`` (``train.seed``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .fileio import read_json, write_bytes, write_json
+
+METRICS = "metrics.json"
+HISTORY = "history.csv"
+STRUCTURE = "model.txt"
+HISTORY_HEADER = "epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"
+REQUIRED_METRICS = ("test_acc", "valid_acc", "rnn_params", "train_seconds")
+STD_DEFINITION = "sample standard deviation over seeds (ddof=1); 0.0 when n = 1"
+
+
+def run_dir(runs: str | os.PathLike[str], arch: str, seed: int) -> Path:
+    """The folder one training run writes: ``<runs>/<arch>/seed<k>``."""
+    return Path(runs) / arch / f"seed{seed}"
+
+
+def _require(path: Path, arch: str, seed: int) -> Path:
+    if not path.is_file():
+        raise UserError(f"missing {path}; run stage `train` for {arch} seed {seed} first (e.g. `snakemake --cores 4` or `dvc repro`)")
+    return path
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof = 1); the deviation of one value is 0.0."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def read_run(runs: str | os.PathLike[str], arch: str, seed: int) -> dict[str, Any]:
+    """One run's metrics (checked for the keys the summary needs) and the raw bytes of its
+    history and model printout."""
+    folder = run_dir(runs, arch, seed)
+    metrics_path = _require(folder / METRICS, arch, seed)
+    metrics = read_json(metrics_path)
+    missing = [key for key in REQUIRED_METRICS if key not in metrics]
+    if missing:
+        raise UserError(f"{metrics_path} lacks {', '.join(missing)}; rerun stage `train` for {arch} seed {seed}")
+    history_path = _require(folder / HISTORY, arch, seed)
+    history = history_path.read_bytes()
+    if history.decode("utf-8", "replace").splitlines()[:1] != [HISTORY_HEADER]:
+        raise UserError(f"{history_path} does not start with the header {HISTORY_HEADER}; rerun stage `train` for {arch} seed {seed}")
+    structure = _require(folder / STRUCTURE, arch, seed).read_bytes()
+    return {"metrics": metrics, "history": history, "structure": structure}
+
+
+def summarize_arch(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The summary entry of one architecture from its runs, keyed by seed (primary first)."""
+    seeds = list(runs)
+    test = [runs[s]["metrics"]["test_acc"] for s in seeds]
+    valid = [runs[s]["metrics"]["valid_acc"] for s in seeds]
+    test_mean, test_std = mean_std(test)
+    valid_mean, valid_std = mean_std(valid)
+    return {
+        "test_acc_mean": test_mean,
+        "test_acc_std": test_std,
+        "n": len(seeds),
+        "seeds": seeds,
+        "primary_seed": seeds[0],
+        "test_acc_by_seed": {str(s): acc for s, acc in zip(seeds, test)},
+        "valid_acc_mean": valid_mean,
+        "valid_acc_std": valid_std,
+        "valid_acc_by_seed": {str(s): acc for s, acc in zip(seeds, valid)},
+        "rnn_params": runs[seeds[0]]["metrics"]["rnn_params"],
+        "train_seconds_total": round(sum(runs[s]["metrics"]["train_seconds"] for s in seeds), 3),
+        "std": STD_DEFINITION,
+    }
+
+
+def summarize(archs: Sequence[str], seeds: Sequence[int], runs: str | os.PathLike[str], out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read every run, write the contract files under ``out``, return the summary.
+
+    Every run is read before anything is written, so a missing file leaves ``out`` untouched.
+    """
+    if not seeds:
+        raise UserError("no seeds to summarize; set train.seed or train.seeds in params.yaml")
+    out = Path(out)
+    all_runs = {arch: {seed: read_run(runs, arch, seed) for seed in seeds} for arch in archs}
+    summary = {arch: summarize_arch(arch_runs) for arch, arch_runs in all_runs.items()}
+    for arch, arch_runs in all_runs.items():
+        primary = arch_runs[seeds[0]]
+        entry = summary[arch]
+        write_json(out / "metrics" / f"{arch}.json", {**primary["metrics"], "test_acc_mean": entry["test_acc_mean"], "test_acc_std": entry["test_acc_std"], "n": entry["n"]})
+        write_bytes(out / "history" / f"{arch}.csv", primary["history"])
+        write_bytes(out / "models" / f"{arch}.txt", primary["structure"])
+    write_json(out / "summary.json", summary)
+    return summary

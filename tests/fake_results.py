@@ -1,0 +1,149 @@
+"""A fake but complete results tree for the summarize and report tests.
+
+Four architectures × two seeds with hand-picked accuracies whose means and standard deviations
+are easy to check by hand (dyadic fractions, so the means are exact in binary), the printouts
+of the original report, prepare/embed statistics shaped like the stages write them, and a real
+verification.json from imdb_rnn.triplet (few points, so it takes about two seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from imdb_rnn import triplet
+from imdb_rnn.summarize import run_dir
+
+ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
+SEEDS = (1234, 7)
+EPOCHS = 3
+TITLES = {"bilstm2": "2-level bi-LSTM", "birnn2": "2-level bi-RNN", "birnn1": "bi-RNN", "rnn1": "RNN"}
+# Test accuracy per seed (primary seed 1234 first) and what the summary must make of them.
+TEST_ACC = {"bilstm2": (0.875, 0.8125), "birnn2": (0.5, 0.625), "birnn1": (0.5625, 0.4375), "rnn1": (0.75, 0.6875)}
+VALID_ACC = {"bilstm2": (0.8750, 0.8125), "birnn2": (0.625, 0.5), "birnn1": (0.5, 0.5), "rnn1": (0.75, 0.75)}
+RNN_PARAMS = {"bilstm2": 1446400, "birnn2": 361600, "birnn1": 120800, "rnn1": 60400}
+TOTAL_PARAMS = {"bilstm2": 3947001, "birnn2": 2862201, "birnn1": 2621401, "rnn1": 2560601}
+STRUCTURES = {
+    "bilstm2": "MyRNN(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (lstm): LSTM(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
+    "birnn2": "biRNN_2(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
+    "birnn1": "biRNN_1(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
+    "rnn1": "RNN_1(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, dropout=0.5)\n  (fc): Linear(in_features=200, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
+}
+CLASS_NAMES = {"bilstm2": "MyRNN", "birnn2": "biRNN_2", "birnn1": "biRNN_1", "rnn1": "RNN_1"}
+# An author with characters LaTeX treats specially, so the report must escape data.
+AUTHOR = "Ao Peng & Co. #1 (100% ~ {ok})"
+
+
+def params_yaml(seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> str:
+    """A params.yaml for the four architectures of the original report."""
+    models = {
+        "bilstm2": "cell: lstm, num_layers: 2, bidirectional: true",
+        "birnn2": "cell: rnn, num_layers: 2, bidirectional: true",
+        "birnn1": "cell: rnn, num_layers: 1, bidirectional: true",
+        "rnn1": "cell: rnn, num_layers: 1, bidirectional: false",
+    }
+    lines = [
+        "embedding: {init: word2vec, dim: 100}",
+        f"train: {{archs: [{', '.join(ARCHS)}], epochs: {epochs}, seed: {seeds[0]}, seeds: [{', '.join(map(str, seeds))}], batch_size: 64, lr: 0.001}}",
+        "models:",
+        *(f"  {a}: {{class_name: {CLASS_NAMES[a]}, title: {TITLES[a]}, {models[a]}}}" for a in ARCHS),
+        f"report: {{author: {json.dumps(AUTHOR)}}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
+    """Curves that differ per architecture and seed, so a plot of them can be told apart."""
+    rows = ["epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"]
+    rate = 0.02 * (ARCHS.index(arch) + 1)
+    for epoch in range(1, epochs + 1):
+        loss = 0.7 - rate * epoch - 0.01 * seed_index
+        rows.append(f"{epoch},{loss:.4f},{0.5 + rate * epoch:.4f},{loss + 0.05:.4f},{0.48 + 0.8 * rate * epoch:.4f},{10.0 * epoch:.1f}")
+    return "\n".join(rows) + "\n"
+
+
+def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> None:
+    """``<runs>/<arch>/seed<k>/{metrics.json,history.csv,model.txt}`` as the train stage writes them."""
+    for arch in ARCHS:
+        for i, seed in enumerate(seeds):
+            folder = run_dir(runs, arch, seed)
+            folder.mkdir(parents=True)
+            metrics = {
+                "arch": arch,
+                "test_acc": TEST_ACC[arch][i],
+                "test_loss": 0.5 + i / 8,
+                "valid_acc": VALID_ACC[arch][i],
+                "valid_loss": 0.45 + i / 8,
+                "best_epoch": epochs - i,
+                "rnn_params": RNN_PARAMS[arch],
+                "total_params": TOTAL_PARAMS[arch],
+                "epochs": epochs,
+                "train_seconds": 100.0 + 10 * i,
+                "train_tokens_per_second": 20000.0,
+                "tokens_dropped_fraction": 0.0,
+                "seed": seed,
+                "device": "cpu",
+                "threads": 1,
+                "embedding_init": "word2vec",
+            }
+            (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+            (folder / "history.csv").write_text(history_csv(arch, i, epochs), encoding="utf-8")
+            (folder / "model.txt").write_text(STRUCTURES[arch], encoding="utf-8")
+
+
+def data_stats() -> dict:
+    def split(reviews: int) -> dict:
+        return {
+            "reviews": reviews,
+            "pos": reviews // 2,
+            "neg": reviews // 2,
+            "empty_reviews": 0,
+            "tokens": {"mean": 269.89, "median": 202.0, "max": 2126, "min": 11, "total": 269 * reviews},
+            "oov_rate": 0.016247,
+        }
+
+    return {
+        "archive": {
+            "reviews": {"test/neg": 12500, "test/pos": 12500, "train/neg": 12500, "train/pos": 12500, "train/unsup": 50000},
+            "content_fingerprint": "9759749489d265e2166a6b3ea71836c313462c64b4e0150aeebc354814a94042",
+            "invalid_utf8_reviews": {},
+        },
+        "limit": None,
+        "seed": 1234,
+        "splits": {"train": split(17500), "valid": split(7500), "test": split(25000)},
+        "unsup_reviews": 50000,
+        "vocab": {"size": 25002, "max_size": 25000, "specials": {"<unk>": 0, "<pad>": 1}, "fingerprint": "d2ae480bdc69"},
+        "seconds": {"read_archive": 3.57, "total": 15.6},
+    }
+
+
+def embedding_stats() -> dict:
+    return {
+        "init": "word2vec",
+        "dim": 100,
+        "vocab_size": 25002,
+        "corpus": {"train_reviews": 17500, "reviews": 67500, "words": 18123456},
+        "window": 5,
+        "min_count": 5,
+        "epochs": 5,
+        "seed": 1,
+        "rows_with_vector": 24990,
+        "coverage": 0.9996,
+        "seconds": 91.23,
+    }
+
+
+def verification() -> dict:
+    """A real verification document (a few points per check keep it quick)."""
+    return triplet.verify(triplet.load_problem(), points=2, dims=(None, 3))
+
+
+def write_stage_outputs(results: Path, verification_doc: dict) -> None:
+    """What prepare, embed and gradcheck leave under ``results/``."""
+    for path, doc in (
+        (results / "data" / "stats.json", data_stats()),
+        (results / "embedding" / "stats.json", embedding_stats()),
+        (results / "triplet" / "verification.json", verification_doc),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc), encoding="utf-8")

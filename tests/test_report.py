@@ -1,0 +1,285 @@
+"""Stages report and pdf: the original's layout, Table 1, Part 2 verdicts, LaTeX escaping, PDF."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import fake_results
+from fake_results import ARCHS, AUTHOR, STRUCTURES, params_yaml, write_runs, write_stage_outputs
+from imdb_rnn.config import load_params
+from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.report import LATEX_MISSING, ReportInputs, build_context, build_pdf, render, tex_escape
+from imdb_rnn.summarize import summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended latexmk"
+HAS_LATEX = shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+# The original's sections, in its order (shared/reference/assignment2-report.md), then ours.
+SECTIONS = [
+    "# Assignment2 Report",
+    "## (COMP-5900V 2021 Winter)",
+    "## 1 Part 1",
+    "### 1) 2-level bi-LSTM",
+    "### 2) 2-level bi-RNN",
+    "### 3) bi-RNN",
+    "### 4) RNN",
+    "## 2 Part 2",
+    "### 2.1 Q2",
+    "### 2.2 Q3",
+    "### 2.3 Q4",
+    "### 2.4 Q5",
+    *(f"#### 2.4.{i} Q5.{i}" for i in range(1, 9)),
+    "### 2.5 Q6",
+    "## 3 Learning curves",
+    "## Provenance",
+]
+# Table 1 as measured on the fixture (mean ± sample std over seeds 1234 and 7) beside the
+# original's published values.
+TABLE_ROWS = [
+    "| 2-level bi-LSTM | 1,446,400 | 1,446,400 | 84.38 ± 4.42 (n = 2) | 85.81 |",
+    "| 2-level bi-RNN | 361,600 | 361,600 | 56.25 ± 8.84 (n = 2) | 50.73 |",
+    "| bi-RNN | 120,800 | 120,800 | 50.00 ± 8.84 (n = 2) | 49.51 |",
+    "| RNN | 60,400 | 60,400 | 71.88 ± 4.42 (n = 2) | 69.49 |",
+]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def verification() -> dict:
+    return fake_results.verification()
+
+
+def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_results.SEEDS) -> ReportInputs:
+    """params.yaml and a results tree as the earlier stages and summarize leave them."""
+    (root / "params.yaml").write_text(params_yaml(seeds=seeds))
+    results = root / "results"
+    write_runs(results / "runs", seeds=seeds)
+    write_stage_outputs(results, verification)
+    summarize(ARCHS, seeds, results / "runs", results)
+    return ReportInputs(
+        params=root / "params.yaml",
+        summary=results / "summary.json",
+        metrics=results / "metrics",
+        history=results / "history",
+        models=results / "models",
+        data_stats=results / "data" / "stats.json",
+        embedding_stats=results / "embedding" / "stats.json",
+        verification=results / "triplet" / "verification.json",
+    )
+
+
+def cli_args(inputs: ReportInputs, out: Path) -> list[str]:
+    return [
+        "--params", str(inputs.params), "--summary", str(inputs.summary), "--metrics", str(inputs.metrics),
+        "--history", str(inputs.history), "--models", str(inputs.models), "--data-stats", str(inputs.data_stats),
+        "--embedding-stats", str(inputs.embedding_stats), "--triplet", str(inputs.verification), "--out", str(out),
+    ]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, verification: dict) -> tuple[ReportInputs, Path]:
+    """The report stage run once through its CLI on the fixture tree."""
+    root = tmp_path_factory.mktemp("report")
+    inputs = make_tree(root, verification)
+    assert run_cli(load_script("report").main, cli_args(inputs, root / "report")) == 0
+    return inputs, root / "report"
+
+
+@pytest.fixture(scope="module")
+def md(rendered: tuple[ReportInputs, Path]) -> str:
+    return (rendered[1] / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tex(rendered: tuple[ReportInputs, Path]) -> str:
+    return (rendered[1] / "report.tex").read_text(encoding="utf-8")
+
+
+def test_markdown_sections_follow_the_original(md: str) -> None:
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert headings == SECTIONS
+
+
+def test_part1_opening_is_filled_from_params_and_results(md: str) -> None:
+    assert "**This** part includes 4 architectures: 2-level bi-LSTM, 2-level bi-RNN, bi-RNN and RNN." in md
+    assert "the training epoch is set to 3." in md
+    assert "Here are the information of the structure of each model." in md
+    assert "split 70/30 (seed 1234) into 17,500 training and 7,500 validation reviews; the 25,000 test reviews" in md
+    assert "**Embedding initialisation:** word2vec: 100-d vectors" in md and "99.96% of the vocabulary" in md
+    assert "**Hardware:** cpu, 1 torch thread(s) per run." in md
+
+
+def test_model_blocks_are_the_printouts_in_the_original_order(md: str) -> None:
+    blocks = re.findall(r"^```\n(.*?)\n```$", md, flags=re.S | re.M)
+    assert blocks == [STRUCTURES[arch].rstrip("\n") for arch in ARCHS]
+
+
+def test_table1_has_measured_and_original_values(md: str) -> None:
+    lines = md.splitlines()
+    header = lines.index("| | Total # of parameters in RNN/LSTM layer(s) | original | Test accuracy % | original |")
+    assert lines[header + 2 : header + 6] == TABLE_ROWS
+    assert lines[header + 7] == "Table 1: Results"
+    assert "per seed, in that order:\n2-level bi-LSTM 87.50, 81.25;" in md
+
+
+def test_part2_math_and_verdicts_come_from_the_verification(md: str, verification: dict) -> None:
+    assert f"{verification['summary']['numeric_checks_passed']}/{verification['summary']['numeric_checks']} checks passed" in md
+    assert "57/57 of the original's formulas" in md
+    # Q2: the three regimes, the measured one-sided derivatives, the subgradients.
+    assert "$$F = " + verification["q2"]["F_latex"] + "$$" in md
+    assert r"\frac{\partial L^T}{\partial f_{n}} = 0 \qquad \checkmark$$" in md
+    assert r"{\Delta h} = 0 \quad (1)$$" in md and r"{\Delta h} = 1 \quad (2)$$" in md
+    assert "(1) ≠ (2)" in md and "$L^T$ is not differentiable at $F = 0$" in md
+    assert "| `torch.relu(F)` | 0 | (0, 0, 0) |" in md
+    assert "| `torch.clamp(F, min=0)` | 1 | (1, 1, -2) |" in md
+    assert "| `torch.maximum(F, torch.zeros_like(F))` | 0.5 | (0.5, 0.5, -1) |" in md
+    assert "3) $F > 0$" in md
+    # Q3, Q5, Q6 formulas with their verdicts; Q6 shows the original's differently written form.
+    assert r"$$\frac{\partial L^T}{\partial f_{a}} = f_{n} - f_{p} \qquad \checkmark$$" in md
+    assert r"$$\frac{\partial L^{1}}{\partial f_{1}} = f_{5} - f_{2} \qquad \checkmark$$" in md
+    assert r"$$\frac{\partial L^{8}}{\partial f_{6}} = f_{2} - f_{4} \qquad \checkmark$$" in md
+    assert (
+        r"$$\frac{\partial L}{\partial f_{1}} = 2 f_{1} + f_{4} + f_{5} - 2 f_{2} - 2 f_{3} \qquad \checkmark"
+        r"\ \ \text{original: } 2 \left(f_{1} - f_{2} - f_{3}\right) + f_{4} + f_{5}$$"
+    ) in md
+    assert md.count(r"\checkmark") == 1 + 1 + 3 + 1 + 48 + 6  # legend, F<0, Q3, Q4, Q5, Q6
+    assert r"\times" in md and md.count(r"\times") == 1  # only in the legend
+
+
+def test_q4_lists_the_triplets_q5_uses_and_the_total(md: str) -> None:
+    assert r"L^{1} = (f_{1}, f_{2}, f_{5}) & L^{5} = (f_{3}, f_{1}, f_{5})" in md
+    assert r"L^{4} = (f_{2}, f_{3}, f_{4}) & L^{8} = (f_{6}, f_{4}, f_{2})" in md
+    assert "there are 36 valid ordered triplets in all: $3 \\cdot 2 \\cdot 3 + 3 \\cdot 2 \\cdot 3 = 36$" in md
+    assert "The original counts 8 unique triplets, the number Q5 uses." in md
+
+
+def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> None:
+    out = rendered[1]
+    assert "![Figure 1: learning curves, seed 1234](figures/learning_curves.png)" in md
+    assert (out / "figures" / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figures" / "learning_curves.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "| Content fingerprint | `9759749489d265e2166a6b3ea71836c313462c64b4e0150aeebc354814a94042` |" in md
+    assert re.search(r"\| Git commit \| `([0-9a-f]{40}|unknown)` \|", md)
+    assert re.search(r"\| Params hash \| `[0-9a-f]{12}` \|", md)
+    assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
+    assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md
+
+
+def test_tex_escapes_text_from_data(tex: str) -> None:
+    assert r"\texttt{biRNN\_2}" in tex
+    assert r"\parbox{5.2cm}{\centering Total \# of parameters in RNN/LSTM layer(s)}" in tex
+    assert r"\parbox{5.2cm}{\centering Test accuracy \%}" in tex
+    assert r"Ao Peng \& Co. \#1 (100\% \textasciitilde{} \{ok\})" in tex
+    assert AUTHOR not in tex
+    assert r"\texttt{torch.maximum(F, torch.zeros\_like(F))}" in tex
+    # print(model) stays verbatim inside the listing.
+    assert "\\begin{lstlisting}\n" + STRUCTURES["birnn2"] + "\\end{lstlisting}" in tex
+
+
+def test_tex_has_the_same_content_as_markdown(tex: str) -> None:
+    for needle in (
+        r"\section{Part 1}",
+        r"\subsection*{1) 2-level bi-LSTM}",
+        r"\caption{Results}",
+        r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $84.38 \pm 4.42$ ($n = 2$) & 85.81 \\",
+        r"\subsubsection{Q5.8}",
+        r"\frac{\partial L^{1}}{\partial f_{1}} &= f_{5} - f_{2} &\qquad& \checkmark &\quad&",
+        r"\includegraphics[width=\textwidth]{figures/learning_curves.pdf}",
+    ):
+        assert needle in tex
+
+
+def test_tex_escape_handles_every_special_character() -> None:
+    assert tex_escape(r"a_b %#&$ {x} ~^ \ ") == r"a\_b \%\#\&\$ \{x\} \textasciitilde{}\textasciicircum{} \textbackslash{} "
+
+
+def test_a_published_answer_that_disagrees_is_marked(tmp_path: Path, verification: dict) -> None:
+    wrong = copy.deepcopy(verification)
+    entry = next(p for p in wrong["published"] if p["question"] == "Q5.6" and p["target"] == "dL6/df5")
+    entry.update(agrees=False, latex_expected="f_{2} - f_{5}")
+    inputs = make_tree(tmp_path, wrong)
+    context = build_context(inputs, load_params(inputs.params))
+    formula = context["part2"]["q5"][5]["formulas"][4]
+    assert (formula["verdict"], formula["note"]) == (r"\times", r"\text{original: } f_{2} - f_{5}")
+    assert not context["part2"]["all_verified"]
+    assert r"= f_{2} - f_{6} \qquad \times\ \ \text{original: } f_{2} - f_{5}$$" in render(context)["md"]
+
+
+def test_a_missing_input_names_the_stage_that_writes_it(tmp_path: Path, verification: dict) -> None:
+    inputs = make_tree(tmp_path, verification)
+    inputs.verification.unlink()
+    with pytest.raises(UserError, match=r"missing .*verification\.json; run stage `gradcheck` first"):
+        build_context(inputs, load_params(inputs.params))
+
+
+def test_results_from_other_params_are_refused(tmp_path: Path, verification: dict) -> None:
+    inputs = make_tree(tmp_path, verification)
+    inputs.params.write_text(params_yaml(epochs=5))
+    with pytest.raises(UserError, match=r"3-epoch run but train.epochs is 5"):
+        build_context(inputs, load_params(inputs.params))
+
+
+def test_pdf_without_latexmk_says_how_to_install_it(rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    out = rendered[1]
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no latexmk, no pdflatex
+    code = run_cli(load_script("pdf").main, ["--tex", str(out / "report.tex"), "--out", str(tmp_path / "report.pdf")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"error: {LATEX_MISSING.format(pdf=tmp_path / 'report.pdf')}\n"
+    assert "latexmk not found: install texlive-latex-base texlive-latex-recommended latexmk" in err
+    assert (out / "report.md").is_file() and (out / "report.tex").is_file()
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_tex_compiles_to_pdf(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    if not HAS_LATEX:
+        pytest.skip(NO_LATEX)
+    out = rendered[1]
+    pdf = build_pdf(out / "report.tex", tmp_path / "report.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    # No LaTeX leftovers beside the report: the build ran in a temporary folder.
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.md", "report.tex"]
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Table 1: Results" in text and "Ao Peng & Co. #1 (100% ~ {ok})" in text
+        assert "biRNN_2(" in text and "Figure 1:" in text
+
+
+def test_latex_error_points_at_the_log(tmp_path: Path) -> None:
+    if not HAS_LATEX:
+        pytest.skip(NO_LATEX)
+    broken = tmp_path / "broken.tex"
+    broken.write_text("\\documentclass{article}\n\\begin{document}\n\\undefinedmacro\n\\end{document}\n")
+    with pytest.raises(UserError) as caught:
+        build_pdf(broken, tmp_path / "out" / "broken.pdf")
+    message = str(caught.value)
+    assert "Undefined control sequence" in message and str(tmp_path / "out" / "broken.log") in message
+    assert "\n" not in message
+    assert (tmp_path / "out" / "broken.log").is_file() and not (tmp_path / "out" / "broken.pdf").exists()
+
+
+def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
+    inputs = make_tree(tmp_path, verification, seeds=(1234,))
+    stats = json.loads(inputs.data_stats.read_text())
+    stats["limit"] = 200
+    inputs.data_stats.write_text(json.dumps(stats))
+    texts = render(build_context(inputs, load_params(inputs.params)))
+    assert "| 2-level bi-LSTM | 1,446,400 | 1,446,400 | 87.50 | 85.81 |" in texts["md"]
+    assert "Test accuracy of one run (seed 1234); the spread over seeds is not measured." in texts["md"]
+    assert "a sample of 200 reviews per archive split (`data.limit`), not the full data set" in texts["md"]
+    assert r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $87.50$ & 85.81 \\" in texts["tex"]

@@ -1,0 +1,51 @@
+"""Stage ``report``: render report/report.md, report/report.tex and the learning-curve figure.
+
+    python workflow/scripts/report.py --params params.yaml --summary results/summary.json \
+        --metrics results/metrics --history results/history --models results/models \
+        --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \
+        --triplet results/triplet/verification.json --out report
+
+Reads params.yaml (``train.*``, ``models.*``, ``data.valid_fraction``, ``report.*``), the summary,
+``<metrics>/<arch>.json``, ``<history>/<arch>.csv`` and ``<models>/<arch>.txt`` for each of
+``train.archs``, the prepare and embed statistics and the gradcheck verification. Writes
+``<out>/report.md``, ``<out>/report.tex`` and ``<out>/figures/learning_curves.{png,pdf}``.
+The PDF is the separate stage ``pdf`` (workflow/scripts/pdf.py). See ``imdb_rnn.report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imdb_rnn.errors import run_cli
+from imdb_rnn.report import ReportInputs, write_report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml (default: params.yaml)")
+    parser.add_argument("--summary", required=True, help="summary.json of the summarize stage")
+    parser.add_argument("--metrics", required=True, help="folder of <arch>.json metrics (summarize)")
+    parser.add_argument("--history", required=True, help="folder of <arch>.csv histories (summarize)")
+    parser.add_argument("--models", required=True, help="folder of <arch>.txt print(model) outputs (summarize)")
+    parser.add_argument("--data-stats", required=True, help="stats.json of the prepare stage")
+    parser.add_argument("--embedding-stats", required=True, help="stats.json of the embed stage")
+    parser.add_argument("--triplet", required=True, help="verification.json of the gradcheck stage")
+    parser.add_argument("--out", required=True, help="folder for report.md, report.tex and figures/ (e.g. report)")
+    args = parser.parse_args(argv)
+    inputs = ReportInputs(
+        params=Path(args.params),
+        summary=Path(args.summary),
+        metrics=Path(args.metrics),
+        history=Path(args.history),
+        models=Path(args.models),
+        data_stats=Path(args.data_stats),
+        embedding_stats=Path(args.embedding_stats),
+        verification=Path(args.triplet),
+    )
+    written = write_report(inputs, args.out)
+    print(f"report: wrote {', '.join(str(path) for path in written.values())}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
