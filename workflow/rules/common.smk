@@ -90,6 +90,10 @@ def get_params(stage):
     return json.dumps(values, sort_keys=True)
 
 
+def get_train_threads(wildcards):
+    return 2 if PARAMS.models[wildcards.arch].cell == "lstm" else 1
+
+
 def get_run_outputs(name):
     """One file of every (architecture, seed) run, e.g. get_run_outputs("metrics.json")."""
     return [f"{RUNS}/{arch}/seed{seed}/{name}" for arch in ARCHS for seed in SEEDS]

@@ -15,7 +15,9 @@ rule train:
         values=get_params("train"),
         data=PREPARED,
         resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
-    threads: 1
+    # The LSTM does four gates' work per token, about four times an RNN's: two threads for it
+    # and one for each RNN let `--cores 2` finish all four in about the LSTM's time.
+    threads: get_train_threads
     resources:
         mem_mb=3000,
     log:

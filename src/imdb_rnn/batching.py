@@ -1,0 +1,124 @@
+"""Length-bucketed batches: every batch is one dense ``[length, batch]`` tensor, no padding.
+
+Why: on CPU a recurrent layer runs its fast fused kernel only when every sequence in the
+batch has the same length. A packed batch whose lengths differ, even by one token, is
+20–50× slower (DESIGN.md §3), and a padded batch read without packing feeds ``<pad>`` into
+the recurrence (for a bidirectional model, as the start of its reverse direction).
+
+Training (:func:`train_batches`): sort the reviews by length, with a random tiebreak drawn
+from ``(seed, epoch)``; cut the sorted list into consecutive chunks of ``batch_size``; read
+every member of a chunk up to the chunk's shortest length (its first ``L`` tokens). Sorted
+neighbours have nearly equal lengths, so little is dropped (the plan reports how much); the
+order of the batches is then shuffled, again from ``(seed, epoch)``. The plan depends only
+on the lengths, the seed and the epoch, so a resumed run sees the same batches.
+
+Evaluation (:func:`eval_batches`): reviews that share one exact length go together, up to
+``batch_size`` per batch, so every token of every review is read and nothing is padded.
+
+Empty reviews (no tokens after tokenization): training skips them — they carry no signal
+and would force a zero-length chunk — and the plan counts them. Evaluation keeps them,
+read as a single ``<pad>`` token (a zero vector), so they still count in the accuracy.
+
+    plan = train_batches(split.lengths, batch_size=64, seed=1234, epoch=1)
+    for text, labels in BatchLoader(split, plan.batches):   # text = [L, B], labels = [B]
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .dataset import EncodedSplit
+from .vocab import PAD_ID
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Reviews read together: ``length`` tokens from the start of each (0 = empty reviews)."""
+
+    indices: np.ndarray
+    length: int
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """One epoch's training batches and what truncation cost."""
+
+    batches: list[Batch]
+    tokens_total: int  # tokens of the reviews trained on
+    tokens_kept: int  # tokens the batches actually read
+    empty_skipped: int  # reviews left out because they have no tokens
+
+    @property
+    def dropped_fraction(self) -> float:
+        return 1.0 - self.tokens_kept / self.tokens_total if self.tokens_total else 0.0
+
+
+def train_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> TrainPlan:
+    """The training batches of ``epoch``: equal-length chunks of length-sorted reviews, shuffled."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    rng = np.random.default_rng([seed, epoch])
+    # lexsort sorts by its last key first: length, then a random tiebreak, so reviews of equal
+    # length meet different partners each epoch.
+    tiebreak = rng.random(len(lengths))
+    order = np.lexsort((tiebreak, lengths))
+    order = order[lengths[order] > 0]
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    batches = [Batch(indices=chunk, length=int(lengths[chunk].min())) for chunk in chunks]
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+    return TrainPlan(
+        batches=batches,
+        tokens_total=int(lengths.sum()),
+        tokens_kept=sum(len(b) * b.length for b in batches),
+        empty_skipped=int((lengths == 0).sum()),
+    )
+
+
+def eval_batches(lengths: np.ndarray, batch_size: int) -> list[Batch]:
+    """Every review exactly once, in batches of one exact length: shortest first."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+    sorted_lengths = lengths[order]
+    group_starts = np.flatnonzero(np.diff(sorted_lengths)) + 1
+    batches = []
+    for group in np.split(order, group_starts):
+        if len(group) == 0:
+            continue
+        length = int(lengths[group[0]])
+        batches.extend(Batch(indices=group[start : start + batch_size], length=length) for start in range(0, len(group), batch_size))
+    return batches
+
+
+def batch_tensors(split: EncodedSplit, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """``text`` = [length, batch] token ids (int64) and ``labels`` = [batch] floats 0/1."""
+    if batch.length == 0:
+        text = np.full((1, len(batch)), PAD_ID, dtype=np.int64)
+    else:
+        positions = split.offsets[batch.indices][None, :] + np.arange(batch.length)[:, None]
+        text = split.tokens[positions].astype(np.int64)
+    labels = split.labels[batch.indices].astype(np.float32)
+    return torch.from_numpy(text), torch.from_numpy(labels)
+
+
+class BatchLoader:
+    """Iterate ``(text, labels)`` tensors of ``batches`` on ``device``, built one at a time."""
+
+    def __init__(self, split: EncodedSplit, batches: list[Batch], device: str | torch.device = "cpu"):
+        self.split = split
+        self.batches = batches
+        self.device = torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for batch in self.batches:
+            text, labels = batch_tensors(self.split, batch)
+            yield text.to(self.device), labels.to(self.device)

@@ -1,0 +1,164 @@
+"""The four recurrent sentiment classifiers of the report, built from one generic class.
+
+    from imdb_rnn.models import build_model, rnn_parameter_count
+    model = build_model(params.models["bilstm2"], vocab_size=25002)
+    print(model)                      # reads exactly as in the original report
+    rnn_parameter_count(model)        # 1,446,400
+    model, checkpoint = load_checkpoint("models/bilstm2.pt")   # what the train stage wrote
+
+Layout: token ids arrive sequence-first, ``text = [sent len, batch size]``, because the
+recurrent layers keep PyTorch's default ``batch_first=False`` — ``batch_first=True`` would
+add ``batch_first=True`` to ``print(model)`` and break the report's printout.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+from torch import nn
+
+from .config import ModelParams
+from .errors import UserError
+from .vocab import PAD_ID
+
+# cell name -> (layer class, attribute name the report's printout shows)
+CELLS: dict[str, tuple[type[nn.RNNBase], str]] = {
+    "lstm": (nn.LSTM, "lstm"),
+    "rnn": (nn.RNN, "rnn"),
+    "gru": (nn.GRU, "gru"),
+}
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding → recurrent layer(s) → Linear on the final hidden state → one logit.
+
+    Modules are registered in the order the report prints them: embedding, the recurrent
+    layer, fc, dropout. ``build_model`` gives each architecture its report class name.
+    """
+
+    def __init__(self, params: ModelParams, vocab_size: int, pad_idx: int = PAD_ID, embedding: torch.Tensor | np.ndarray | None = None):
+        super().__init__()
+        layer_class, self.rnn_attr = CELLS[params.cell]
+        self.is_lstm = params.cell == "lstm"
+        self.bidirectional = params.bidirectional
+        self.embedding = nn.Embedding(vocab_size, params.embedding_dim, padding_idx=pad_idx)
+        # PyTorch applies an RNN's dropout only between stacked layers, so with one layer it
+        # is a no-op that PyTorch warns about. The original printout still shows dropout=0.5
+        # there; build with 0 (no warning) and set the attribute afterwards (same no-op).
+        stacked = params.num_layers > 1
+        rnn = layer_class(
+            params.embedding_dim,
+            params.hidden_dim,
+            num_layers=params.num_layers,
+            dropout=params.dropout if stacked else 0.0,
+            bidirectional=params.bidirectional,
+        )
+        if not stacked:
+            rnn.dropout = params.dropout
+        setattr(self, self.rnn_attr, rnn)
+        directions = 2 if params.bidirectional else 1
+        self.fc = nn.Linear(params.hidden_dim * directions, 1)
+        self.dropout = nn.Dropout(params.dropout)
+        if embedding is not None:
+            self.load_embedding(embedding)
+
+    @property
+    def rnn_layer(self) -> nn.RNNBase:
+        """The recurrent layer, whatever the report calls it (``lstm``, ``rnn`` or ``gru``)."""
+        return getattr(self, self.rnn_attr)
+
+    def load_embedding(self, vectors: torch.Tensor | np.ndarray) -> None:
+        """Copy pretrained vectors [vocab, dim] (aligned to token ids) into the embedding.
+
+        The ``<pad>`` row is zeroed: ``padding_idx`` promises a zero vector that never trains.
+        """
+        vectors = torch.as_tensor(vectors, dtype=torch.float32)
+        expected = tuple(self.embedding.weight.shape)
+        if tuple(vectors.shape) != expected:
+            raise UserError(
+                f"pretrained embedding has shape {tuple(vectors.shape)}, the model needs {expected} "
+                "(vocabulary size × embedding_dim); rebuild it with the embed stage after prepare"
+            )
+        with torch.no_grad():
+            self.embedding.weight.copy_(vectors)
+            self.embedding.weight[self.embedding.padding_idx].zero_()
+
+    def forward(self, text: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits for ``text`` = [sent len, batch size].
+
+        Training and evaluation pass equal-length batches and no ``lengths``. ``lengths``
+        (a padded batch, read packed as in the tutorials) exists for comparison in
+        ``workflow/scripts/benchmark_train.py``: correct, but on CPU far slower as soon as the
+        lengths differ.
+        """
+        # text = [sent len, batch size]
+        embedded = self.dropout(self.embedding(text))
+        # embedded = [sent len, batch size, emb dim]
+        if lengths is not None:
+            embedded = nn.utils.rnn.pack_padded_sequence(embedded, lengths.cpu(), enforce_sorted=False)
+        output, hidden = self.rnn_layer(embedded)
+        # output = [sent len, batch size, hid dim * n directions] (packed when lengths are given)
+        if self.is_lstm:
+            hidden, _cell = hidden
+        # hidden = [n layers * n directions, batch size, hid dim]; last layer's rows come last
+        if self.bidirectional:
+            hidden = torch.cat((hidden[-2], hidden[-1]), dim=1)
+            # hidden = [batch size, hid dim * 2]  (forward direction, then backward)
+        else:
+            hidden = hidden[-1]
+            # hidden = [batch size, hid dim]
+        hidden = self.dropout(hidden)
+        # hidden = [batch size, hid dim * n directions]
+        logits = self.fc(hidden).squeeze(1)
+        # logits = [batch size]  (log-odds of "positive")
+        return logits
+
+
+def build_model(params: ModelParams, vocab_size: int, pad_idx: int = PAD_ID, embedding: torch.Tensor | np.ndarray | None = None) -> RecurrentClassifier:
+    """A :class:`RecurrentClassifier` whose class is named ``params.class_name`` (e.g. ``MyRNN``).
+
+    The subclass exists only so that ``print(model)`` shows the report's class name; it adds
+    no behaviour, so checkpoints hold plain ``state_dict`` tensors and load into any rebuild.
+    """
+    named = type(params.class_name, (RecurrentClassifier,), {"__module__": __name__, "__doc__": f"{params.title} (see RecurrentClassifier)."})
+    return named(params, vocab_size, pad_idx=pad_idx, embedding=embedding)
+
+
+def rnn_parameter_count(model: RecurrentClassifier) -> int:
+    """Parameters of the recurrent layer(s) only: the figure in the report's Table 1."""
+    return sum(p.numel() for p in model.rnn_layer.parameters())
+
+
+def total_parameter_count(model: nn.Module) -> int:
+    """Every parameter, the embedding's included (all are trainable here)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[RecurrentClassifier, dict[str, Any]]:
+    """Rebuild the model a train-stage checkpoint describes and load its weights (eval mode).
+
+    Returns the model and the checkpoint dict (``config``, ``vocab_fingerprint``, ``arch``,
+    ``seed``, …). A file that is not such a checkpoint, or whose weights do not fit the
+    architecture in its own config, is a :class:`UserError`.
+    """
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"missing checkpoint {path}; run the train stage first") from None
+    except Exception as exc:  # torch.load raises many types on a damaged or foreign file
+        raise UserError(f"{path} is not a readable checkpoint ({exc.__class__.__name__}); rerun the train stage") from None
+    try:
+        params = ModelParams.model_validate(checkpoint["config"]["model"])
+        model = build_model(params, int(checkpoint["vocab_size"]))
+        model.load_state_dict(checkpoint["state_dict"])
+    except (KeyError, TypeError, ValidationError) as exc:
+        raise UserError(f"{path} is not a train-stage checkpoint (missing or bad {exc}); rerun the train stage") from None
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0] if first else "shape mismatch"
+        raise UserError(f"{path}: its weights do not fit its architecture ({detail}); rerun the train stage") from None
+    return model.to(device).eval(), checkpoint

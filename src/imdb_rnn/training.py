@@ -1,0 +1,434 @@
+"""Train one architecture for one seed: epochs, best-validation checkpoint, test once, outputs.
+
+    from imdb_rnn.training import TrainData, OutputPaths, run_training
+    metrics = run_training("bilstm2", params.models["bilstm2"], params.train, data, outputs, seed=1234)
+
+The recipe of the original's lineage: Adam at ``train.lr``, binary cross-entropy on the
+logit, ``train.epochs`` passes over length-bucketed batches (see :mod:`imdb_rnn.batching`),
+validation after each epoch, the weights with the lowest validation loss kept and evaluated
+once on the test split.
+
+Reproducible: one seed fixes the initialisation, the dropout masks (torch's generator) and
+the batch order (drawn from seed and epoch alone), so two runs on the same CPU with the same
+thread count report identical metrics.
+
+Resumable: after each completed epoch the whole training state (weights, optimizer, torch
+RNG state, history, best weights) is saved atomically to the resume path. Rerunning the
+same command continues after the last completed epoch and ends with the same metrics as an
+uninterrupted run. A resume state written for another configuration (params, seed,
+embedding, vocabulary or training data: see :func:`config_hash`) is ignored with a note.
+The state is deleted once every output is written: it exists to survive a crash, and a
+stale one must never stand in for training after the code changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .batching import BatchLoader, eval_batches, train_batches
+from .config import ModelParams, TrainParams
+from .dataset import EncodedSplit
+from .errors import UserError
+from .fileio import atomic_path, write_json, write_text
+from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
+from .vocab import PAD_ID
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")
+RESUME_FORMAT = 1
+# A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
+# file, where every redraw is kept.
+PROGRESS_INTERVAL_TTY = 0.5
+PROGRESS_INTERVAL_LOG = 30.0
+
+# What train() and evaluate() read: anything with a length that yields (text [L, B], labels [B]).
+Batches = Union[BatchLoader, Sequence[tuple[torch.Tensor, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """One pass over a split: mean loss and accuracy over its examples."""
+
+    loss: float
+    acc: float
+    examples: int
+    tokens: int
+    seconds: float
+
+
+class Diverged(Exception):
+    """The loss of a training batch was NaN or infinite."""
+
+    def __init__(self, batch: int, loss: float):
+        super().__init__(f"batch {batch} (loss {loss})")
+        self.batch = batch
+        self.loss = loss
+
+
+def _progress(iterator: Batches, desc: str) -> tqdm:
+    interval = PROGRESS_INTERVAL_TTY if sys.stderr.isatty() else PROGRESS_INTERVAL_LOG
+    return tqdm(iterator, total=len(iterator), desc=desc, unit="batch", file=sys.stderr, mininterval=interval, leave=True)
+
+
+def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer, criterion: nn.Module, desc: str = "train") -> EpochResult:
+    """One training epoch over ``iterator``; raises :class:`Diverged` on a non-finite loss."""
+    model.train()
+    loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
+    start = time.perf_counter()
+    with _progress(iterator, desc) as bar:
+        for number, (text, labels) in enumerate(bar, start=1):
+            optimizer.zero_grad()
+            logits = model(text)
+            loss = criterion(logits, labels)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise Diverged(number, loss_value)
+            loss.backward()
+            optimizer.step()
+            # Sums over examples, not a mean of batch means: batches differ in size.
+            loss_sum += loss_value * len(labels)
+            correct += int(((logits > 0).float() == labels).sum())
+            examples += len(labels)
+            tokens += text.numel()
+            bar.set_postfix(loss=f"{loss_sum / examples:.4f}", tok_s=f"{tokens / (time.perf_counter() - start):.0f}", refresh=False)
+    return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, time.perf_counter() - start)
+
+
+def evaluate(model: nn.Module, iterator: Batches, criterion: nn.Module, desc: str = "evaluate") -> EpochResult:
+    """Loss and accuracy over every example of ``iterator``, without updating the model."""
+    model.eval()
+    loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
+    start = time.perf_counter()
+    with torch.no_grad(), _progress(iterator, desc) as bar:
+        for text, labels in bar:
+            logits = model(text)
+            loss_sum += criterion(logits, labels).item() * len(labels)
+            correct += int(((logits > 0).float() == labels).sum())
+            examples += len(labels)
+            tokens += text.numel()
+            bar.set_postfix(loss=f"{loss_sum / examples:.4f}", refresh=False)
+    return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """The prepared splits and the vocabulary they were encoded with."""
+
+    train: EncodedSplit
+    valid: EncodedSplit
+    test: EncodedSplit
+    vocab_size: int
+    vocab_fingerprint: str
+
+    def check_ids(self) -> None:
+        """Refuse splits that hold token ids outside the vocabulary (data and tokenizer disagree)."""
+        for name, split in (("train", self.train), ("valid", self.valid), ("test", self.test)):
+            if len(split.tokens) and int(split.tokens.max()) >= self.vocab_size:
+                raise UserError(
+                    f"the {name} split holds token id {int(split.tokens.max())} but the tokenizer has "
+                    f"{self.vocab_size} ids; the prepared data is out of date, rerun the prepare stage"
+                )
+            if len(split) == 0:
+                raise UserError(f"the {name} split is empty; check data.limit in params.yaml and rerun prepare")
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where one run writes (DESIGN.md §5), and its resume state."""
+
+    checkpoint: Path
+    resume: Path
+    metrics: Path
+    history: Path
+    structure: Path
+
+
+def configure_cpu(threads: int) -> None:
+    """Use ``threads`` CPU threads, and flush denormal floats to zero on all of them.
+
+    Gradients that fade while flowing back through hundreds of time steps become denormal
+    (below ~1e-38), and x86 arithmetic on denormals is up to ~100× slower: measured here, a
+    2-layer bi-LSTM step on a 64 × 256 batch took ~10 s with them and ~1 s without. Values
+    that small change no result. The flag is per thread and a new thread inherits it, so it
+    is set before ``set_num_threads``, ahead of the first parallel operation that starts
+    torch's worker threads (a process that already ran one keeps those workers as they are).
+    """
+    torch.set_flush_denormal(True)
+    torch.set_num_threads(threads)
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` → cuda when available, else cpu; ``cuda`` without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device is cuda but no CUDA GPU is visible; set train.device: auto or cpu")
+    return torch.device(requested)
+
+
+def resolved_config(model_params: ModelParams, train_params: TrainParams, seed: int, embedding_init: str, embedding: np.ndarray | None) -> dict[str, Any]:
+    """The configuration a checkpoint carries, so that it explains itself."""
+    return {
+        "model": model_params.model_dump(mode="json"),
+        "train": {"epochs": train_params.epochs, "batch_size": train_params.batch_size, "lr": train_params.lr, "seed": seed, "device": train_params.device},
+        "embedding": {
+            "init": embedding_init,
+            "sha256": None if embedding is None else hashlib.sha256(np.ascontiguousarray(embedding, dtype=np.float32).tobytes()).hexdigest(),
+        },
+    }
+
+
+def _split_digest(split: EncodedSplit) -> str:
+    digest = hashlib.sha256()
+    for array in (split.tokens, split.offsets, split.labels):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def config_hash(config: dict[str, Any], data: TrainData) -> str:
+    """What a resume state must match: everything that shapes the training trajectory.
+
+    The device and thread count are left out (resuming on other hardware is legitimate,
+    though the last bits of the floats may then differ); the test split too (it is read
+    only after training).
+    """
+    trajectory = {k: v for k, v in config["train"].items() if k != "device"}
+    blob = {
+        "model": config["model"],
+        "train": trajectory,
+        "embedding": config["embedding"],
+        "vocab": data.vocab_fingerprint,
+        "train_split": _split_digest(data.train),
+        "valid_split": _split_digest(data.valid),
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def _save_torch(path: Path, obj: Any) -> None:
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(obj, tmp)
+
+
+def _rng_state(device: torch.device) -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _restore_rng(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _load_resume(path: Path, expected_hash: str) -> dict[str, Any] | None:
+    """The resume state at ``path`` when it belongs to this configuration, else None (with a note).
+
+    Loaded onto the CPU: RNG states must stay CPU tensors, and ``load_state_dict`` moves
+    weights and optimizer moments to the model's device.
+    """
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many types on a damaged file
+        print(f"note: ignoring unreadable resume state {path} ({exc.__class__.__name__}); starting fresh", file=sys.stderr)
+        return None
+    if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT or state.get("config_hash") != expected_hash:
+        print(f"note: ignoring resume state {path}: it belongs to another configuration; starting fresh", file=sys.stderr)
+        return None
+    return state
+
+
+def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    lines = [",".join(HISTORY_COLUMNS)]
+    lines += [",".join(str(row[column]) for column in HISTORY_COLUMNS) for row in history]
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def run_training(
+    arch: str,
+    model_params: ModelParams,
+    train_params: TrainParams,
+    data: TrainData,
+    outputs: OutputPaths,
+    *,
+    seed: int,
+    threads: int = 1,
+    embedding: np.ndarray | None = None,
+    embedding_init: str = "random",
+) -> dict[str, Any]:
+    """Train ``arch`` with ``seed``, write the outputs of DESIGN.md §5, return the metrics.
+
+    ``embedding`` (float [vocab, dim], aligned to token ids) replaces the random embedding
+    initialisation; ``embedding_init`` names where it came from. ``train_seconds`` in the
+    metrics is the wall time of all epochs (training and validation);
+    ``train_tokens_per_second`` counts only the training loops (tokens read / seconds in them).
+    """
+    data.check_ids()
+    configure_cpu(threads)
+    run_device = resolve_device(train_params.device)
+    config = resolved_config(model_params, train_params, seed, embedding_init, embedding)
+    expected_hash = config_hash(config, data)
+
+    torch.manual_seed(seed)
+    model = build_model(model_params, data.vocab_size, pad_idx=PAD_ID, embedding=embedding).to(run_device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
+    criterion = nn.BCEWithLogitsLoss().to(run_device)
+    print(
+        f"{arch} (seed {seed}, {run_device}, {threads} thread(s)): {rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
+        flush=True,
+    )
+
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] | None = None
+    state = _load_resume(outputs.resume, expected_hash)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _restore_rng(state["rng"], run_device)
+        history, best = state["history"], state["best"]
+        print(f"resuming {arch} after epoch {state['epoch']} from {outputs.resume}", flush=True)
+
+    valid_loader = BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device)
+    for epoch in range(len(history) + 1, train_params.epochs + 1):
+        started = time.perf_counter()
+        plan = train_batches(data.train.lengths, train_params.batch_size, seed, epoch)
+        try:
+            trained = train(model, BatchLoader(data.train, plan.batches, run_device), optimizer, criterion, desc=f"{arch} epoch {epoch} train")
+        except Diverged as exc:
+            kept = f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}" if history else "no epoch had completed, so there is no resume state"
+            raise UserError(
+                f"training diverged at epoch {epoch} batch {exc.batch} (loss {exc.loss}); lower train.lr "
+                f"(now {train_params.lr}) or try another seed; {kept}"
+            ) from None
+        validated = evaluate(model, valid_loader, criterion, desc=f"{arch} epoch {epoch} valid")
+        row = {
+            "epoch": epoch,
+            "train_loss": trained.loss,
+            "train_acc": trained.acc,
+            "valid_loss": validated.loss,
+            "valid_acc": validated.acc,
+            "seconds": round(time.perf_counter() - started, 3),
+            "train_loop_seconds": trained.seconds,
+            "train_tokens": trained.tokens,
+            "tokens_total": plan.tokens_total,
+            "tokens_kept": plan.tokens_kept,
+            "empty_skipped": plan.empty_skipped,
+        }
+        history.append(row)
+        if best is None or validated.loss < best["valid_loss"]:
+            best = {"epoch": epoch, "valid_loss": validated.loss, "valid_acc": validated.acc, "state_dict": _clone_state(model)}
+        print(
+            f"{arch} epoch {epoch}/{train_params.epochs}: train loss {trained.loss:.4f} acc {trained.acc:.2%} | "
+            f"valid loss {validated.loss:.4f} acc {validated.acc:.2%} | {trained.tokens / trained.seconds:,.0f} tok/s, "
+            f"{row['seconds']:.0f} s, {plan.dropped_fraction:.2%} of tokens truncated",
+            flush=True,
+        )
+        _save_torch(
+            outputs.resume,
+            {
+                "format": RESUME_FORMAT,
+                "config_hash": expected_hash,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": _rng_state(run_device),
+                "history": history,
+                "best": best,
+            },
+        )
+
+    assert best is not None  # epochs >= 1 is validated by TrainParams
+    model.load_state_dict(best["state_dict"])
+    test_loader = BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device)
+    tested = evaluate(model, test_loader, criterion, desc=f"{arch} test (epoch {best['epoch']} weights)")
+    metrics = _metrics(arch, model, history, best, tested, seed=seed, device=run_device, threads=threads, embedding_init=embedding_init)
+    print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
+
+    write_text(outputs.structure, str(model) + "\n")
+    _write_history(outputs.history, history)
+    _save_torch(
+        outputs.checkpoint,
+        {
+            "state_dict": {key: value.cpu() for key, value in best["state_dict"].items()},
+            "config": config,
+            "vocab_fingerprint": data.vocab_fingerprint,
+            "vocab_size": data.vocab_size,
+            "arch": arch,
+            "seed": seed,
+        },
+    )
+    # Written last: a metrics file means every other output of the run is complete.
+    write_json(outputs.metrics, metrics)
+    outputs.resume.unlink(missing_ok=True)
+    return metrics
+
+
+def _metrics(
+    arch: str,
+    model: RecurrentClassifier,
+    history: list[dict[str, Any]],
+    best: dict[str, Any],
+    tested: EpochResult,
+    *,
+    seed: int,
+    device: torch.device,
+    threads: int,
+    embedding_init: str,
+) -> dict[str, Any]:
+    loop_seconds = sum(row["train_loop_seconds"] for row in history)
+    tokens_total = sum(row["tokens_total"] for row in history)
+    return {
+        "arch": arch,
+        "test_acc": tested.acc,
+        "test_loss": tested.loss,
+        "valid_acc": best["valid_acc"],
+        "valid_loss": best["valid_loss"],
+        "best_epoch": best["epoch"],
+        "rnn_params": rnn_parameter_count(model),
+        "total_params": total_parameter_count(model),
+        "epochs": len(history),
+        "train_seconds": round(sum(row["seconds"] for row in history), 3),
+        "train_tokens_per_second": round(sum(row["train_tokens"] for row in history) / loop_seconds, 1) if loop_seconds else 0.0,
+        "tokens_dropped_fraction": 1.0 - sum(row["tokens_kept"] for row in history) / tokens_total if tokens_total else 0.0,
+        "empty_train_reviews_skipped": history[-1]["empty_skipped"],
+        "seed": seed,
+        "device": device.type,
+        "threads": threads,
+        "embedding_init": embedding_init,
+    }
+
+
+def load_embedding(path: str | os.PathLike[str]) -> np.ndarray:
+    """A float32 [vocab, dim] matrix from a ``.npy`` file, with a clear error when unusable."""
+    path = Path(path)
+    try:
+        matrix = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"missing {path}; run the embed stage first, or pass --embedding none for random vectors") from None
+    except ValueError as exc:
+        raise UserError(f"{path} is not a .npy matrix ({exc}); delete it and rerun the embed stage") from None
+    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):
+        raise UserError(f"{path}: expected a float matrix [vocab, dim], got {matrix.dtype} {matrix.shape}; rerun the embed stage")
+    if not np.isfinite(matrix).all():
+        raise UserError(f"{path}: holds NaN or infinite values; rerun the embed stage")
+    return matrix.astype(np.float32, copy=False)

@@ -1,0 +1,109 @@
+"""Length-bucketed batches: dense, equal-length, deterministic, and nothing lost in evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from imdb_rnn.batching import BatchLoader, batch_tensors, eval_batches, train_batches
+from imdb_rnn.dataset import EncodedSplit
+from imdb_rnn.vocab import PAD_ID
+
+
+def make_split(lengths: list[int], seed: int = 0) -> EncodedSplit:
+    rng = np.random.default_rng(seed)
+    reviews = [rng.integers(2, 100, size=n).tolist() for n in lengths]
+    labels = rng.integers(0, 2, size=len(lengths))
+    return EncodedSplit.from_lists(reviews, labels, ids=range(len(lengths)), ratings=np.where(labels == 1, 8, 2))
+
+
+@pytest.fixture
+def split() -> EncodedSplit:
+    lengths = np.random.default_rng(7).integers(1, 60, size=203).tolist()
+    return make_split(lengths)
+
+
+def test_training_batches_are_dense_and_equal_length(split):
+    plan = train_batches(split.lengths, batch_size=16, seed=1, epoch=1)
+    for batch in plan.batches:
+        text, labels = batch_tensors(split, batch)
+        assert text.shape == (batch.length, len(batch)) and labels.shape == (len(batch),)
+        assert batch.length == split.lengths[batch.indices].min()
+        for column, review in enumerate(batch.indices):
+            # Each member reads its own first `length` tokens; no padding anywhere.
+            assert text[:, column].tolist() == split.review(review)[: batch.length].tolist()
+        assert not (text == PAD_ID).any()
+
+
+def test_training_batches_cover_each_review_once_in_full_size_batches(split):
+    plan = train_batches(split.lengths, batch_size=16, seed=1, epoch=1)
+    seen = np.concatenate([b.indices for b in plan.batches])
+    assert sorted(seen.tolist()) == list(range(len(split)))
+    sizes = sorted(len(b) for b in plan.batches)
+    assert sizes[1:] == [16] * (len(sizes) - 1) and sizes[0] == len(split) % 16
+
+
+def test_dropped_fraction_on_a_hand_case():
+    # chunks (2, 3) -> read 2 + 2; (5, 10) -> read 5 + 5: 14 of 20 tokens kept
+    plan = train_batches(np.array([10, 2, 5, 3]), batch_size=2, seed=0, epoch=1)
+    assert sorted((b.length, sorted(b.indices.tolist())) for b in plan.batches) == [(2, [1, 3]), (5, [0, 2])]
+    assert (plan.tokens_total, plan.tokens_kept) == (20, 14)
+    assert plan.dropped_fraction == pytest.approx(0.3)
+
+
+def test_training_plan_is_deterministic_for_seed_and_epoch(split):
+    def layout(seed, epoch):
+        return [b.indices.tolist() for b in train_batches(split.lengths, 16, seed, epoch).batches]
+
+    assert layout(5, 2) == layout(5, 2)
+    assert layout(5, 2) != layout(5, 3)
+    assert layout(5, 2) != layout(6, 2)
+
+
+def test_equal_lengths_meet_different_partners_each_epoch():
+    lengths = np.full(64, 12)
+    first = {frozenset(b.indices.tolist()) for b in train_batches(lengths, 8, 1, epoch=1).batches}
+    second = {frozenset(b.indices.tolist()) for b in train_batches(lengths, 8, 1, epoch=2).batches}
+    assert first != second
+
+
+def test_evaluation_reads_every_token_of_every_review_once(split):
+    batches = eval_batches(split.lengths, batch_size=4)
+    read: dict[int, list[int]] = {}
+    for batch in batches:
+        assert len(batch) <= 4
+        text, _ = batch_tensors(split, batch)
+        assert set(split.lengths[batch.indices].tolist()) == {batch.length}
+        for column, review in enumerate(batch.indices.tolist()):
+            assert review not in read
+            read[review] = text[:, column].tolist()
+    assert sorted(read) == list(range(len(split)))
+    assert all(read[i] == split.review(i).tolist() for i in read)
+
+
+def test_evaluation_batches_fill_up_within_a_length():
+    batches = eval_batches(np.array([3, 3, 3, 5, 3, 5]), batch_size=3)
+    assert [(b.length, b.indices.tolist()) for b in batches] == [(3, [0, 1, 2]), (3, [4]), (5, [3, 5])]
+
+
+def test_empty_reviews_are_skipped_in_training_and_read_as_pad_in_evaluation():
+    split = make_split([0, 4, 0, 6, 5])
+    plan = train_batches(split.lengths, batch_size=2, seed=0, epoch=1)
+    assert plan.empty_skipped == 2
+    assert sorted(np.concatenate([b.indices for b in plan.batches]).tolist()) == [1, 3, 4]
+    assert all(b.length > 0 for b in plan.batches)
+
+    batches = eval_batches(split.lengths, batch_size=8)
+    assert [(b.length, b.indices.tolist()) for b in batches][0] == (0, [0, 2])
+    text, labels = batch_tensors(split, batches[0])
+    assert text.tolist() == [[PAD_ID, PAD_ID]]
+    assert labels.tolist() == split.labels[[0, 2]].astype(float).tolist()
+    assert sum(len(b) for b in batches) == len(split)
+
+
+def test_loader_yields_long_text_and_float_labels(split):
+    loader = BatchLoader(split, eval_batches(split.lengths, 8))
+    text, labels = next(iter(loader))
+    assert len(loader) == len(loader.batches)
+    assert text.dtype == torch.int64 and labels.dtype == torch.float32

@@ -1,0 +1,279 @@
+"""Training on a tiny synthetic data set: outputs, reproducibility, resume, divergence, predict."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from imdb_rnn import training
+from imdb_rnn.batching import BatchLoader, eval_batches
+from imdb_rnn.config import ModelParams, TrainParams
+from imdb_rnn.dataset import EncodedSplit, load_split, save_split
+from imdb_rnn.errors import UserError
+from imdb_rnn.models import build_model, rnn_parameter_count
+from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
+from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ModelParams(class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embedding_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.2)
+TRAIN = TrainParams(archs=["tiny"], epochs=3, seed=11, batch_size=8, lr=0.02, device="cpu")
+# Keys whose values are wall-clock measurements, so two equal runs differ in them.
+TIMING_KEYS = {"train_seconds", "train_tokens_per_second"}
+PARAMS_YAML = """\
+embedding: {init: word2vec, dim: 8}
+train: {archs: [tiny], epochs: 3, seed: 11, batch_size: 8, lr: 0.02, device: cpu}
+models:
+  tiny: {class_name: TinyRNN, title: tiny bi-LSTM, cell: lstm, embedding_dim: 8, hidden_dim: 8, num_layers: 2, bidirectional: true, dropout: 0.2}
+"""
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def synthetic_texts(n: int, seed: int) -> tuple[list[str], list[int]]:
+    """Reviews of 3–20 words; a positive one uses 'good'/'great' where a negative says 'bad'/'awful'."""
+    rng = np.random.default_rng(seed)
+    fillers = [f"w{i}" for i in range(40)]
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        cues = ["good", "great"] if label else ["bad", "awful"]
+        words = [rng.choice(cues) if rng.random() < 0.3 else rng.choice(fillers) for _ in range(rng.integers(3, 21))]
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def encoded(tokenizer, texts: list[str], labels: list[int]) -> EncodedSplit:
+    return EncodedSplit.from_lists(encode(tokenizer, texts), labels, ids=range(len(texts)), ratings=[8 if y else 2 for y in labels])
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    """A data folder as the prepare stage writes it: train/valid/test.npz and tokenizer.json."""
+    folder = tmp_path_factory.mktemp("prepared")
+    train_texts, train_labels = synthetic_texts(60, seed=1)
+    tokenizer = build_tokenizer(train_texts, max_size=48)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    save_split(folder / "train.npz", encoded(tokenizer, train_texts, train_labels))
+    for name, seed in (("valid", 2), ("test", 3)):
+        save_split(folder / f"{name}.npz", encoded(tokenizer, *synthetic_texts(30, seed=seed)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data(prepared) -> TrainData:
+    tokenizer = load_tokenizer(prepared / "tokenizer.json")
+    return TrainData(
+        train=load_split(prepared / "train.npz"),
+        valid=load_split(prepared / "valid.npz"),
+        test=load_split(prepared / "test.npz"),
+        vocab_size=tokenizer.get_vocab_size(),
+        vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
+    )
+
+
+def outputs_in(folder: Path) -> OutputPaths:
+    return OutputPaths(
+        checkpoint=folder / "models" / "tiny.pt",
+        resume=folder / "models" / "resume" / "tiny-s11.pt",
+        metrics=folder / "results" / "metrics" / "tiny.json",
+        history=folder / "results" / "history" / "tiny.csv",
+        structure=folder / "results" / "models" / "tiny.txt",
+    )
+
+
+def cli_args(prepared: Path, folder: Path, *extra: str) -> list[str]:
+    out = outputs_in(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    params = folder / "params.yaml"
+    params.write_text(PARAMS_YAML)
+    return [
+        "--params", str(params), "--arch", "tiny", "--data", str(prepared),
+        "--checkpoint", str(out.checkpoint), "--resume", str(out.resume), "--metrics", str(out.metrics),
+        "--history", str(out.history), "--structure", str(out.structure), *extra,
+    ]  # fmt: skip
+
+
+def stable(metrics: dict) -> dict:
+    return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
+
+
+@pytest.fixture(scope="module")
+def reference(data, tmp_path_factory) -> dict:
+    """One uninterrupted run, the yardstick for the reproducibility and resume tests."""
+    folder = tmp_path_factory.mktemp("reference")
+    metrics = run_training("tiny", TINY, TRAIN, data, outputs_in(folder), seed=11)
+    return {"metrics": metrics, "outputs": outputs_in(folder)}
+
+
+def test_cli_run_lowers_the_loss_and_writes_every_output(prepared, tmp_path):
+    load_script("train").main(cli_args(prepared, tmp_path))
+    out = outputs_in(tmp_path)
+
+    metrics = json.loads(out.metrics.read_text())
+    contract = {"test_acc", "test_loss", "valid_acc", "valid_loss", "best_epoch", "rnn_params", "total_params", "epochs",
+                "train_seconds", "train_tokens_per_second", "tokens_dropped_fraction", "seed", "device", "threads", "embedding_init"}  # fmt: skip
+    assert contract <= set(metrics)
+    assert metrics["epochs"] == 3 and metrics["seed"] == 11 and metrics["device"] == "cpu" and metrics["embedding_init"] == "random"
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["train_tokens_per_second"] > 0
+    assert 0 < metrics["tokens_dropped_fraction"] < 0.5
+
+    with out.history.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == HISTORY_COLUMNS and [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    losses = [float(r["train_loss"]) for r in rows]
+    assert losses[-1] < losses[0]
+    best = min(rows, key=lambda r: float(r["valid_loss"]))
+    assert metrics["best_epoch"] == int(best["epoch"]) and metrics["valid_loss"] == pytest.approx(float(best["valid_loss"]))
+
+    checkpoint = torch.load(out.checkpoint, weights_only=True)
+    assert checkpoint["arch"] == "tiny" and checkpoint["seed"] == 11
+    assert checkpoint["config"]["model"]["class_name"] == "TinyRNN" and checkpoint["config"]["train"]["lr"] == 0.02
+    assert checkpoint["config"]["embedding"]["init"] == "random"
+    model = build_model(TINY, checkpoint["vocab_size"])
+    model.load_state_dict(checkpoint["state_dict"])
+    assert out.structure.read_text() == str(model) + "\n"
+    assert out.structure.read_text().startswith("TinyRNN(\n  (embedding): Embedding(")
+    assert metrics["rnn_params"] == rnn_parameter_count(model)
+    assert not out.resume.exists()
+
+
+def test_same_seed_gives_identical_metrics(data, reference, tmp_path):
+    again = run_training("tiny", TINY, TRAIN, data, outputs_in(tmp_path), seed=11)
+    assert stable(again) == stable(reference["metrics"])
+    other = run_training("tiny", TINY, TRAIN, data, outputs_in(tmp_path / "other"), seed=12)
+    assert stable(other) != stable(reference["metrics"])
+
+
+def crash_in_epoch(monkeypatch, epoch: int, action) -> None:
+    """Make training's ``train`` call ``action(model)`` when epoch ``epoch`` starts."""
+    original, calls = training.train, []
+
+    def patched(model, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == epoch:
+            action(model)
+        return original(model, *args, **kwargs)
+
+    monkeypatch.setattr(training, "train", patched)
+
+
+def interrupt(model):
+    raise KeyboardInterrupt
+
+
+def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, reference, tmp_path, monkeypatch, capsys):
+    out = outputs_in(tmp_path)
+    with monkeypatch.context() as patch:
+        crash_in_epoch(patch, 2, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    assert torch.load(out.resume, weights_only=True)["epoch"] == 1
+    assert not out.metrics.exists()
+
+    resumed = run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    assert "resuming tiny after epoch 1" in capsys.readouterr().out
+    assert stable(resumed) == stable(reference["metrics"])
+    ours = torch.load(out.checkpoint, weights_only=True)["state_dict"]
+    theirs = torch.load(reference["outputs"].checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(ours[key], theirs[key]) for key in theirs)
+
+
+def test_resume_state_of_another_configuration_is_ignored(data, tmp_path, monkeypatch, capsys):
+    out = outputs_in(tmp_path)
+    with monkeypatch.context() as patch:
+        crash_in_epoch(patch, 2, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    changed = TRAIN.model_copy(update={"lr": 0.01})
+    metrics = run_training("tiny", TINY, changed, data, out, seed=11)
+    captured = capsys.readouterr()
+    assert "belongs to another configuration; starting fresh" in captured.err
+    assert "resuming" not in captured.out
+    fresh = run_training("tiny", TINY, changed, data, outputs_in(tmp_path / "fresh"), seed=11)
+    assert stable(metrics) == stable(fresh)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, monkeypatch):
+    def poison(model):
+        with torch.no_grad():
+            model.fc.bias.fill_(float("nan"))
+
+    out = outputs_in(tmp_path)
+    crash_in_epoch(monkeypatch, 2, poison)
+    with pytest.raises(UserError, match=r"training diverged at epoch 2 batch 1 \(loss nan\); lower train.lr"):
+        run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    state = torch.load(out.resume, weights_only=True)
+    assert state["epoch"] == 1 and len(state["history"]) == 1
+    assert all(torch.isfinite(t).all() for t in state["model"].values())
+    assert not out.metrics.exists()
+
+
+class FirstTokenModel(nn.Module):
+    """Predicts positive exactly when a review's first token id is even."""
+
+    def forward(self, text):
+        return torch.where(text[0] % 2 == 0, 5.0, -5.0)
+
+
+def test_accuracy_is_over_examples_not_a_mean_of_batch_means():
+    # One batch of three (all right) and one of one (wrong): 3/4, where batch means give 1/2.
+    split = EncodedSplit.from_lists([[2, 3], [4, 5], [6, 7], [3, 3, 3]], labels=[1, 1, 1, 1], ids=range(4), ratings=[9] * 4)
+    result = evaluate(FirstTokenModel(), BatchLoader(split, eval_batches(split.lengths, 3)), nn.BCEWithLogitsLoss())
+    assert result.acc == pytest.approx(0.75)
+    assert result.examples == 4
+    expected_loss = (3 * np.log1p(np.exp(-5.0)) + np.log1p(np.exp(5.0))) / 4
+    assert result.loss == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_pretrained_embedding_is_used_and_recorded(prepared, data, tmp_path):
+    vectors = np.random.default_rng(0).normal(size=(data.vocab_size, 8)).astype(np.float32)
+    np.save(tmp_path / "embedding.npy", vectors)
+    load_script("train").main(cli_args(prepared, tmp_path, "--embedding", str(tmp_path / "embedding.npy")))
+    out = outputs_in(tmp_path)
+    assert json.loads(out.metrics.read_text())["embedding_init"] == "word2vec"
+    assert torch.load(out.checkpoint, weights_only=True)["config"]["embedding"]["sha256"] is not None
+
+    np.save(tmp_path / "wrong.npy", vectors[:, :5])
+    with pytest.raises(UserError, match="pretrained embedding has shape"):
+        load_script("train").main(cli_args(prepared, tmp_path / "wrong", "--embedding", str(tmp_path / "wrong.npy")))
+
+
+def test_predict_scores_texts_and_refuses_a_foreign_checkpoint(prepared, reference, tmp_path, monkeypatch, capsys):
+    predict = load_script("predict")
+    checkpoint = str(reference["outputs"].checkpoint)
+    tokenizer = str(prepared / "tokenizer.json")
+
+    predict.main(["--checkpoint", checkpoint, "--tokenizer", tokenizer, "good great w1", ""])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(0.0 <= float(line.split("\t")[0]) <= 1.0 for line in lines)
+    assert lines[0].endswith("\tgood great w1")
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("bad awful\n\ngood\n"))
+    predict.main(["--checkpoint", checkpoint, "--tokenizer", tokenizer])
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+    other = build_tokenizer(["a completely different vocabulary"], max_size=48)
+    other.save(str(tmp_path / "other.json"))
+    with pytest.raises(UserError, match="another vocabulary"):
+        predict.main(["--checkpoint", checkpoint, "--tokenizer", str(tmp_path / "other.json"), "good"])
+
+    broken = torch.load(checkpoint, weights_only=True)
+    broken["config"]["model"]["hidden_dim"] = 9
+    torch.save(broken, tmp_path / "broken.pt")
+    with pytest.raises(UserError, match="weights do not fit its architecture"):
+        predict.main(["--checkpoint", str(tmp_path / "broken.pt"), "--tokenizer", tokenizer, "good"])

@@ -1,0 +1,113 @@
+"""The real tools end to end on the tiny archive: `snakemake --cores 2` and `dvc repro`.
+
+Each runs in its own temporary copy of the project (a git repository with a local
+identity, DVC analytics off), and the two must build the same prepared data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from imdb_rnn.config import set_params
+from imdb_rnn.dataset import load_split
+
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+
+pytestmark = pytest.mark.slow
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def project_copy(dest: Path, archive: Path, sha: str) -> Path:
+    dest.mkdir()
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, dest / name)
+    set_params(dest / "params.yaml", {
+        "data.url": str(archive), "data.sha256": sha, "data.vocab_size": "60", "train.epochs": "1",
+        "embedding.min_count": "1", "embedding.epochs": "1",
+    })
+    run(["git", "init", "-q"], dest)
+    run(["git", "config", "user.email", "test@example.invalid"], dest)
+    run(["git", "config", "user.name", "test"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "commit", "-qm", "tiny project"], dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    archive = tmp_path_factory.mktemp("archive") / "tiny.tar.gz"
+    from imdb_fixture import make_archive
+
+    sha = str(make_archive(archive)["sha256"])
+    base = tmp_path_factory.mktemp("projects")
+    snake = project_copy(base / "snakemake", archive, sha)
+    dvc = project_copy(base / "dvc", archive, sha)
+    run(["snakemake", "--cores", "2"], snake)
+    run(["dvc", "repro"], dvc)
+    return snake, dvc
+
+
+def test_both_tools_build_the_same_prepared_data(built):
+    snake, dvc = built
+    for name in ("train", "valid", "test"):
+        a, b = load_split(snake / f"data/prepared/{name}.npz"), load_split(dvc / f"data/prepared/{name}.npz")
+        assert np.array_equal(a.tokens, b.tokens) and np.array_equal(a.ids, b.ids)
+    assert (snake / "data/prepared/tokenizer.json").read_bytes() == (dvc / "data/prepared/tokenizer.json").read_bytes()
+    assert np.array_equal(np.load(snake / "data/embeddings/embedding.npy"), np.load(dvc / "data/embeddings/embedding.npy"))
+    strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
+    stats = [json.loads((p / "results/data/stats.json").read_text()) for p in built]
+    assert strip(stats[0]) == strip(stats[1])
+
+
+def test_both_tools_write_every_contract_output(built):
+    for project in built:
+        for arch in ("bilstm2", "birnn2", "birnn1", "rnn1"):
+            metrics = json.loads((project / f"results/metrics/{arch}.json").read_text())
+            assert {"test_acc", "test_loss", "valid_acc", "valid_loss", "rnn_params", "total_params", "epochs",
+                    "train_seconds", "train_tokens_per_second"} <= set(metrics)
+            assert metrics["epochs"] == 1 and 0.0 <= metrics["test_acc"] <= 1.0
+            history = (project / f"results/history/{arch}.csv").read_text().splitlines()
+            assert history[0] == "epoch,train_loss,train_acc,valid_loss,valid_acc,seconds" and len(history) == 2
+            assert (project / f"results/models/{arch}.txt").read_text().startswith(("MyRNN(", "biRNN_2(", "biRNN_1(", "RNN_1("))
+        summary = json.loads((project / "results/summary.json").read_text())
+        assert summary["bilstm2"]["n"] == 1
+        verification = json.loads((project / "results/triplet/verification.json").read_text())
+        assert set(verification["q5"]) == {f"L{i}" for i in range(1, 9)}
+        assert (project / "report/report.md").read_text().startswith("# Assignment2 Report")
+        assert (project / "report/report.tex").exists()
+
+
+def test_dvc_is_up_to_date_after_repro(built):
+    _, dvc = built
+    status = run(["dvc", "status", "--json"], dvc)
+    assert json.loads(status.stdout or "{}") == {}
+
+
+def test_snakemake_has_nothing_left_to_do(built):
+    snake, _ = built
+    result = run(["snakemake", "--cores", "2", "--dry-run"], snake)
+    assert "Nothing to be done" in result.stdout + result.stderr

@@ -1,0 +1,60 @@
+"""Score reviews with a trained checkpoint: one line per text, P(positive) then the text.
+
+    python workflow/scripts/predict.py --checkpoint models/bilstm2.pt \\
+        --tokenizer data/prepared/tokenizer.json "A gripping, beautifully shot film."
+    printf 'Dull.\\nLoved it.\\n' | python workflow/scripts/predict.py --checkpoint models/rnn1.pt
+
+Texts come from the arguments, or one per non-blank line from stdin when none are given. The
+checkpoint must have been trained with this tokenizer's vocabulary (same fingerprint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import torch
+
+from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.models import RecurrentClassifier, load_checkpoint
+from imdb_rnn.vocab import PAD_ID, encode, load_tokenizer, vocab_fingerprint
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint written by the train stage (models/<arch>.pt)")
+    parser.add_argument(
+        "--tokenizer", default="data/prepared/tokenizer.json", help="the vocabulary it was trained with (default: data/prepared/tokenizer.json)"
+    )
+    parser.add_argument("texts", nargs="*", help="reviews to score; none = read one per line from stdin")
+    return parser.parse_args(argv)
+
+
+def positive_probabilities(model: RecurrentClassifier, token_ids: Sequence[Sequence[int]]) -> list[float]:
+    """P(positive) for each encoded text, read whole (one at a time, so nothing is padded)."""
+    probabilities = []
+    with torch.no_grad():
+        for ids in token_ids:
+            # An empty text is read as one <pad> token, as evaluation does (imdb_rnn.batching).
+            text = torch.tensor(list(ids) or [PAD_ID], dtype=torch.long).unsqueeze(1)
+            # text = [sent len, 1]
+            probabilities.append(torch.sigmoid(model(text)).item())
+    return probabilities
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    tokenizer = load_tokenizer(args.tokenizer)
+    model, checkpoint = load_checkpoint(args.checkpoint)
+    if checkpoint.get("vocab_fingerprint") != vocab_fingerprint(tokenizer.get_vocab()):
+        raise UserError(
+            f"{args.checkpoint} was trained with another vocabulary than {args.tokenizer}; " "pass the tokenizer.json of the data it was trained on, or retrain"
+        )
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for text, probability in zip(texts, positive_probabilities(model, encode(tokenizer, texts))):
+        print(f"{probability:.4f}\t{text}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))

@@ -1,0 +1,89 @@
+"""Stage `train`: train one architecture with one seed and write its checkpoint and results.
+
+    python workflow/scripts/train.py --params params.yaml --arch bilstm2 --seed 1234 \\
+        --data data/prepared --embedding data/embeddings/embedding.npy \\
+        --checkpoint models/bilstm2.pt --resume models/resume/bilstm2-s1234.pt \\
+        --metrics results/metrics/bilstm2.json --history results/history/bilstm2.csv \\
+        --structure results/models/bilstm2.txt --threads 1
+
+Reads `models.<arch>`, `train.*` and `embedding.init` from params.yaml, and from --data the
+prepared `train.npz`, `valid.npz`, `test.npz` and `tokenizer.json`. Interrupted? Rerun the
+same command: it resumes after the last completed epoch (state kept at --resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imdb_rnn.config import load_params
+from imdb_rnn.dataset import load_split
+from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.training import OutputPaths, TrainData, load_embedding, run_training
+from imdb_rnn.vocab import load_tokenizer, vocab_fingerprint
+
+NO_EMBEDDING = "none"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="the pipeline's configuration (default: params.yaml)")
+    parser.add_argument("--arch", required=True, help="architecture id, a key of `models` in params.yaml (e.g. bilstm2)")
+    parser.add_argument("--seed", type=int, help="training seed (default: train.seed)")
+    parser.add_argument("--data", default="data/prepared", help="folder with train/valid/test.npz and tokenizer.json (default: data/prepared)")
+    parser.add_argument("--embedding", default=NO_EMBEDDING, help="pretrained vectors, float32 .npy [vocab, dim]; 'none' = random initialisation (default)")
+    parser.add_argument("--checkpoint", required=True, help="where to write the best-validation checkpoint (.pt)")
+    parser.add_argument("--resume", required=True, help="resume state, written after each epoch and deleted at the end (.pt)")
+    parser.add_argument("--metrics", required=True, help="where to write the metrics (.json)")
+    parser.add_argument("--history", required=True, help="where to write the per-epoch history (.csv)")
+    parser.add_argument("--structure", required=True, help="where to write print(model) (.txt)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: parallel jobs share the cores)")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        parser.error("--seed must be 0 or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    params = load_params(args.params)
+    if args.arch not in params.models:
+        raise UserError(f"--arch {args.arch}: not a key of `models` in {args.params}; known: {', '.join(params.models)}")
+    data_dir = Path(args.data)
+    tokenizer = load_tokenizer(data_dir / "tokenizer.json")
+    data = TrainData(
+        train=load_split(data_dir / "train.npz"),
+        valid=load_split(data_dir / "valid.npz"),
+        test=load_split(data_dir / "test.npz"),
+        vocab_size=tokenizer.get_vocab_size(),
+        vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
+    )
+    if args.embedding.lower() == NO_EMBEDDING:
+        embedding, embedding_init = None, "random"
+    elif params.embedding.init == "random":
+        raise UserError(f"--embedding {args.embedding} given but embedding.init is random in {args.params}; pass --embedding none or set embedding.init")
+    else:
+        embedding, embedding_init = load_embedding(args.embedding), params.embedding.init
+    run_training(
+        args.arch,
+        params.models[args.arch],
+        params.train,
+        data,
+        OutputPaths(
+            checkpoint=Path(args.checkpoint),
+            resume=Path(args.resume),
+            metrics=Path(args.metrics),
+            history=Path(args.history),
+            structure=Path(args.structure),
+        ),
+        seed=params.train.seed if args.seed is None else args.seed,
+        threads=args.threads,
+        embedding=embedding,
+        embedding_init=embedding_init,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
