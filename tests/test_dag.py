@@ -89,11 +89,12 @@ def test_same_stage_names(both):
 def test_same_inputs_and_outputs(both):
     snake, dvc = both
     for cmd, job in snake.items():
-        deps = dvc[cmd]["deps"]
-        # A folder DVC depends on stands for the files Snakemake lists inside it.
+        deps, outs = dvc[cmd]["deps"], dvc[cmd]["outs"]
+        # A folder DVC tracks stands for the files Snakemake lists inside it.
         inputs = {next((d for d in deps if path.startswith(d + "/")), path) for path in job["input"]}
+        outputs = {next((o for o in outs if path.startswith(o + "/")), path) for path in job["output"]}
         assert inputs == deps, job["rule"]
-        assert job["output"] == dvc[cmd]["outs"], job["rule"]
+        assert outputs == outs, job["rule"]
 
 
 def test_same_params_keys(both):

@@ -37,7 +37,7 @@ TRIPLET_PROBLEM = "src/imdb_rnn/triplet_problem.yaml"
 VERIFICATION = "results/triplet/verification.json"
 SUMMARY_DIR = "results"
 SUMMARY = "results/summary.json"
-SUMMARY_FOLDERS = ["results/metrics", "results/history", "results/models"]
+SUMMARY_FOLDERS = {"metrics": "json", "history": "csv", "models": "txt"}
 REPORT_DIR = "report"
 REPORT = ["report/report.md", "report/report.tex", "report/figures/learning_curves.png", "report/figures/learning_curves.pdf"]
 PDF = "report/report.pdf"
@@ -97,6 +97,11 @@ def get_train_threads(wildcards):
 def get_run_outputs(name):
     """One file of every (architecture, seed) run, e.g. get_run_outputs("metrics.json")."""
     return [f"{RUNS}/{arch}/seed{seed}/{name}" for arch in ARCHS for seed in SEEDS]
+
+
+def get_summary_files():
+    """The per-architecture files summarize writes (DVC declares their three folders)."""
+    return [f"{SUMMARY_DIR}/{kind}/{arch}.{ext}" for kind, ext in SUMMARY_FOLDERS.items() for arch in ARCHS]
 
 
 def get_final_outputs():

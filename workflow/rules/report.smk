@@ -9,7 +9,7 @@ rule summarize:
         code=get_code("summarize"),
     output:
         summary=SUMMARY,
-        folders=[directory(folder) for folder in SUMMARY_FOLDERS],
+        files=get_summary_files(),
     params:
         values=get_params("summarize"),
         runs=RUNS,
@@ -25,7 +25,7 @@ rule summarize:
 rule report:
     input:
         summary=SUMMARY,
-        folders=SUMMARY_FOLDERS,
+        files=get_summary_files(),
         data_stats=DATA_STATS,
         embedding_stats=EMBEDDING_STATS,
         verification=VERIFICATION,
