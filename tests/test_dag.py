@@ -102,3 +102,15 @@ def test_same_params_keys(both):
     keys = snakemake_param_keys(ROOT)
     for stage in dvc.values():
         assert stage["params"] == sorted(keys[stage["name"].split("@")[0]]), stage["name"]
+
+
+def test_snakemake_lint_is_clean():
+    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_snakefmt_has_nothing_to_change():
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    result = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,27 @@ def test_snakemake_has_nothing_left_to_do(built):
     snake, _ = built
     result = run(["snakemake", "--cores", "2", "--dry-run"], snake)
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("tool", "cmd", "refusal"),
+    [
+        ("snakemake", ["snakemake", "--cores", "1", "--forcerun", "gradcheck", "--", "results/triplet/verification.json"], "cannot be locked"),
+        ("dvc", ["dvc", "repro", "--force", "--single-item", "gradcheck"], "unable to acquire lock"),
+    ],
+)
+def test_a_second_run_at_once_is_refused_and_nothing_is_corrupted(built, tool, cmd, refusal):
+    project = built[0] if tool == "snakemake" else built[1]
+    first = subprocess.Popen(cmd, cwd=project, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # gradcheck runs for ~10 s: time enough for the first run to take its lock.
+    locks = project / ".snakemake/locks"
+    deadline = time.monotonic() + 4
+    while first.poll() is None and time.monotonic() < deadline and not (locks.exists() and any(locks.iterdir())):
+        time.sleep(0.05)
+    second = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
+    first_output = first.communicate()[0]
+    assert first.returncode == 0, first_output
+    assert second.returncode != 0
+    assert refusal in (second.stdout + second.stderr).lower()
+    verification = json.loads((project / "results/triplet/verification.json").read_text())
+    assert verification["all_numeric_checks_passed"] is True

@@ -5,6 +5,8 @@ import json
 import shutil
 import sys
 
+from pathlib import Path
+
 import yaml
 
 from imdb_rnn.config import parse_params
@@ -26,7 +28,10 @@ with open(PARAMS_FILE, encoding="utf-8") as _handle:
 
 ARCHIVE = "data/aclImdb_v1.tar.gz"
 PREPARED = "data/prepared"
-PREPARED_FILES = [f"{PREPARED}/{name}" for name in ("train.npz", "valid.npz", "test.npz", "tokenizer.json", "unsup.txt")]
+PREPARED_FILES = [
+    f"{PREPARED}/{name}"
+    for name in ("train.npz", "valid.npz", "test.npz", "tokenizer.json", "unsup.txt")
+]
 DATA_STATS = "results/data/stats.json"
 EMBEDDING = "data/embeddings/embedding.npy"
 EMBEDDING_STATS = "results/embedding/stats.json"
@@ -38,8 +43,12 @@ VERIFICATION = "results/triplet/verification.json"
 SUMMARY_DIR = "results"
 SUMMARY = "results/summary.json"
 SUMMARY_FOLDERS = {"metrics": "json", "history": "csv", "models": "txt"}
-REPORT_DIR = "report"
-REPORT = ["report/report.md", "report/report.tex", "report/figures/learning_curves.png", "report/figures/learning_curves.pdf"]
+REPORT = [
+    "report/report.md",
+    "report/report.tex",
+    "report/figures/learning_curves.png",
+    "report/figures/learning_curves.pdf",
+]
 PDF = "report/report.pdf"
 # What each stage reads besides data: its program, the package modules it runs and the
 # params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
@@ -47,9 +56,27 @@ PDF = "report/report.pdf"
 CORE = ["src/imdb_rnn/config.py", "src/imdb_rnn/errors.py", "src/imdb_rnn/fileio.py"]
 CODE = {
     "download": ["workflow/scripts/download.py", "src/imdb_rnn/download.py"],
-    "prepare": ["workflow/scripts/prepare.py", "src/imdb_rnn/prepare.py", "src/imdb_rnn/archive.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
-    "embed": ["workflow/scripts/embed.py", "src/imdb_rnn/embeddings.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
-    "train": ["workflow/scripts/train.py", "src/imdb_rnn/training.py", "src/imdb_rnn/models.py", "src/imdb_rnn/batching.py", "src/imdb_rnn/vocab.py", "src/imdb_rnn/dataset.py"],
+    "prepare": [
+        "workflow/scripts/prepare.py",
+        "src/imdb_rnn/prepare.py",
+        "src/imdb_rnn/archive.py",
+        "src/imdb_rnn/vocab.py",
+        "src/imdb_rnn/dataset.py",
+    ],
+    "embed": [
+        "workflow/scripts/embed.py",
+        "src/imdb_rnn/embeddings.py",
+        "src/imdb_rnn/vocab.py",
+        "src/imdb_rnn/dataset.py",
+    ],
+    "train": [
+        "workflow/scripts/train.py",
+        "src/imdb_rnn/training.py",
+        "src/imdb_rnn/models.py",
+        "src/imdb_rnn/batching.py",
+        "src/imdb_rnn/vocab.py",
+        "src/imdb_rnn/dataset.py",
+    ],
     "gradcheck": ["workflow/scripts/gradcheck.py", "src/imdb_rnn/triplet.py"],
     "summarize": ["workflow/scripts/summarize.py", "src/imdb_rnn/summarize.py"],
     "report": [
@@ -65,7 +92,14 @@ PARAM_KEYS = {
     "download": ["data.url", "data.sha256"],
     "prepare": ["data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"],
     "embed": ["embedding"],
-    "train": ["train.epochs", "train.batch_size", "train.lr", "train.device", "embedding.init", "models"],
+    "train": [
+        "train.epochs",
+        "train.batch_size",
+        "train.lr",
+        "train.device",
+        "embedding.init",
+        "models",
+    ],
     "gradcheck": [],
     "summarize": ["train.archs", "train.seed", "train.seeds"],
     "report": ["*"],  # the whole file: the report shows its hash
@@ -73,6 +107,11 @@ PARAM_KEYS = {
 }
 ARCHS = PARAMS.train.archs
 SEEDS = PARAMS.train.all_seeds
+
+
+def get_folder(path, up=1):
+    """The folder ``up`` levels above ``path``: stage programs take folders, rules declare files."""
+    return str(Path(path).parents[up - 1])
 
 
 def get_code(stage):
@@ -101,15 +140,22 @@ def get_run_outputs(name):
 
 def get_summary_files():
     """The per-architecture files summarize writes (DVC declares their three folders)."""
-    return [f"{SUMMARY_DIR}/{kind}/{arch}.{ext}" for kind, ext in SUMMARY_FOLDERS.items() for arch in ARCHS]
+    return [
+        f"{SUMMARY_DIR}/{kind}/{arch}.{ext}"
+        for kind, ext in SUMMARY_FOLDERS.items()
+        for arch in ARCHS
+    ]
 
 
 def get_final_outputs():
     """The report; its PDF too where LaTeX is installed (`snakemake report/report.pdf` says what to install)."""
     if shutil.which("latexmk") and shutil.which("pdflatex"):
         return REPORT + [PDF]
-    print("note: latexmk/pdflatex not found, so report/report.pdf is skipped (report.md and report.tex are built); "
-          "install texlive-latex-base texlive-latex-recommended latexmk for the PDF", file=sys.stderr)
+    print(
+        "note: latexmk/pdflatex not found, so report/report.pdf is skipped (report.md and report.tex are built); "
+        "install texlive-latex-base texlive-latex-recommended latexmk for the PDF",
+        file=sys.stderr,
+    )
     return REPORT
 
 

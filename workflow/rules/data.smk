@@ -6,14 +6,15 @@ rule download:
         code=get_code("download"),
     output:
         ARCHIVE,
-    params:
-        values=get_params("download"),
     log:
         "logs/download/download.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("download"),
     shell:
-        "python workflow/scripts/download.py --params {PARAMS_FILE} --out {output} > {log} 2>&1"
+        "python workflow/scripts/download.py --params {params.config_file} --out {output} > {log} 2>&1"
 
 
 rule prepare:
@@ -23,16 +24,17 @@ rule prepare:
     output:
         files=PREPARED_FILES,
         stats=DATA_STATS,
-    params:
-        values=get_params("prepare"),
-        out=PREPARED,
-    threads: 2
     log:
         "logs/prepare/prepare.log",
     conda:
         "../envs/pipeline.yaml"
+    threads: 2
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("prepare"),
+        out=lambda wildcards, output: get_folder(output.files[0]),
     shell:
-        "python workflow/scripts/prepare.py --params {PARAMS_FILE} --archive {input.archive} "
+        "python workflow/scripts/prepare.py --params {params.config_file} --archive {input.archive} "
         "--out {params.out} --stats {output.stats} > {log} 2>&1"
 
 
@@ -43,13 +45,14 @@ rule embed:
     output:
         matrix=EMBEDDING,
         stats=EMBEDDING_STATS,
-    params:
-        values=get_params("embed"),
-        data=PREPARED,
     log:
         "logs/embed/embed.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("embed"),
+        data=lambda wildcards, input: get_folder(input.data[0]),
     shell:
-        "python workflow/scripts/embed.py --params {PARAMS_FILE} --data {params.data} "
+        "python workflow/scripts/embed.py --params {params.config_file} --data {params.data} "
         "--out {output.matrix} --stats {output.stats} > {log} 2>&1"

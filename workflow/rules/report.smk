@@ -10,16 +10,17 @@ rule summarize:
     output:
         summary=SUMMARY,
         files=get_summary_files(),
-    params:
-        values=get_params("summarize"),
-        runs=RUNS,
-        out=SUMMARY_DIR,
     log:
         "logs/summarize/summarize.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("summarize"),
+        runs=lambda wildcards, input: get_folder(input.metrics[0], up=3),
+        out=lambda wildcards, output: get_folder(output.summary),
     shell:
-        "python workflow/scripts/summarize.py --params {PARAMS_FILE} --runs {params.runs} --out {params.out} > {log} 2>&1"
+        "python workflow/scripts/summarize.py --params {params.config_file} --runs {params.runs} --out {params.out} > {log} 2>&1"
 
 
 rule report:
@@ -32,16 +33,17 @@ rule report:
         code=get_code("report"),
     output:
         REPORT,
-    params:
-        values=get_params("report"),
-        results=SUMMARY_DIR,
-        out=REPORT_DIR,
     log:
         "logs/report/report.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("report"),
+        results=lambda wildcards, input: get_folder(input.summary),
+        out=lambda wildcards, output: get_folder(output[0]),
     shell:
-        "python workflow/scripts/report.py --params {PARAMS_FILE} --summary {input.summary} "
+        "python workflow/scripts/report.py --params {params.config_file} --summary {input.summary} "
         "--metrics {params.results}/metrics --history {params.results}/history --models {params.results}/models "
         "--data-stats {input.data_stats} --embedding-stats {input.embedding_stats} "
         "--triplet {input.verification} --out {params.out} > {log} 2>&1"

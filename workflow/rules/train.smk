@@ -11,23 +11,24 @@ rule train:
         metrics=f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json",
         history=f"{RUNS}/{{arch}}/seed{{seed}}/history.csv",
         structure=f"{RUNS}/{{arch}}/seed{{seed}}/model.txt",
-    params:
-        values=get_params("train"),
-        data=PREPARED,
-        resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
-    # The LSTM does four gates' work per token, about four times an RNN's: two threads for it
-    # and one for each RNN let `--cores 2` finish all four in about the LSTM's time.
-    threads: get_train_threads
-    resources:
-        mem_mb=3000,
     log:
         "logs/train/{arch}-seed{seed}.log",
     benchmark:
         "logs/benchmarks/train/{arch}-seed{seed}.tsv"
     conda:
         "../envs/pipeline.yaml"
+    # The LSTM does four gates' work per token, about four times an RNN's: two threads for it
+    # and one for each RNN let `--cores 2` finish all four in about the LSTM's time.
+    threads: get_train_threads
+    resources:
+        mem_mb=3000,
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("train"),
+        data=lambda wildcards, input: get_folder(input.data[0]),
+        resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
     shell:
-        "python workflow/scripts/train.py --params {PARAMS_FILE} --arch {wildcards.arch} --seed {wildcards.seed} "
+        "python workflow/scripts/train.py --params {params.config_file} --arch {wildcards.arch} --seed {wildcards.seed} "
         "--data {params.data} --embedding {input.embedding} --checkpoint {output.checkpoint} "
         "--resume {params.resume} --metrics {output.metrics} --history {output.history} "
         "--structure {output.structure} --threads {threads} 2>&1 | tee {log}"
