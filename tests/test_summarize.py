@@ -74,6 +74,10 @@ def test_contract_files_are_the_primary_seeds(runs: Path, tmp_path: Path) -> Non
         assert metrics["test_acc_std"] > 0 and metrics["n"] == 2
         assert (out / "history" / f"{arch}.csv").read_text() == history_csv(arch, 0)
         assert (out / "models" / f"{arch}.txt").read_bytes() == STRUCTURES[arch].encode()
+    accuracy = json.loads((out / "accuracy.json").read_text())
+    assert set(accuracy) == set(ARCHS)
+    for arch in ARCHS:
+        assert accuracy[arch] == {"test_acc": sum(TEST_ACC[arch]) / 2, "valid_acc": sum(VALID_ACC[arch]) / 2, "n": 2}
 
 
 def test_missing_run_file_names_it_and_the_stage(runs: Path, tmp_path: Path) -> None:

@@ -15,6 +15,9 @@ folder ``<runs>/<arch>/seed<k>/`` (``metrics.json``, ``history.csv``, ``model.tx
   ``test_acc_std`` and ``n``, so ``dvc exp show`` shows the aggregate beside the single run.
 - ``history/<arch>.csv`` and ``models/<arch>.txt``: the primary seed's ``history.csv`` and
   ``model.txt``, byte for byte.
+- ``accuracy.json``: per architecture only ``test_acc`` and ``valid_acc`` (means over seeds)
+  and ``n``: the file DVC declares as its metrics, so that ``dvc exp show`` stays readable
+  (the full metrics have some twenty keys per architecture).
 
 The primary seed is the first of ``train.all_seeds`` (``train.seed``).
 """
@@ -112,4 +115,6 @@ def summarize(archs: Sequence[str], seeds: Sequence[int], runs: str | os.PathLik
         write_bytes(out / "history" / f"{arch}.csv", primary["history"])
         write_bytes(out / "models" / f"{arch}.txt", primary["structure"])
     write_json(out / "summary.json", summary)
+    accuracy = {arch: {"test_acc": e["test_acc_mean"], "valid_acc": e["valid_acc_mean"], "n": e["n"]} for arch, e in summary.items()}
+    write_json(out / "accuracy.json", accuracy)
     return summary

@@ -42,6 +42,7 @@ TRIPLET_PROBLEM = "src/imdb_rnn/triplet_problem.yaml"
 VERIFICATION = "results/triplet/verification.json"
 SUMMARY_DIR = "results"
 SUMMARY = "results/summary.json"
+ACCURACY = "results/accuracy.json"
 SUMMARY_FOLDERS = {"metrics": "json", "history": "csv", "models": "txt"}
 REPORT = [
     "report/report.md",

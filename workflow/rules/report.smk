@@ -9,6 +9,7 @@ rule summarize:
         code=get_code("summarize"),
     output:
         summary=SUMMARY,
+        accuracy=ACCURACY,
         files=get_summary_files(),
     log:
         "logs/summarize/summarize.log",
