@@ -114,3 +114,14 @@ def test_snakefmt_has_nothing_to_change():
     snakefmt = Path(sys.executable).with_name("snakefmt")
     result = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--profile", "profiles/slurm", "--dry-run", "--forceall"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    blocks = result.stdout.split("rule ")
+    train = [b for b in blocks if b.startswith("train:")]
+    assert len(train) == 4  # one per architecture with the project's single seed
+    assert all("gres=gpu:1" in b and "slurm_partition=gpu" in b for b in train)
