@@ -277,9 +277,12 @@ def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
     inputs = make_tree(tmp_path, verification, seeds=(1234,))
     stats = json.loads(inputs.data_stats.read_text())
     stats["limit"] = 200
+    stats["vocab"]["size"] = 1502
     inputs.data_stats.write_text(json.dumps(stats))
     texts = render(build_context(inputs, load_params(inputs.params)))
     assert "| 2-level bi-LSTM | 1,446,400 | 1,446,400 | 87.50 | 85.81 |" in texts["md"]
     assert "Test accuracy of one run (seed 1234); the spread over seeds is not measured." in texts["md"]
     assert "a sample of 200 reviews per archive split (`data.limit`), not the full data set" in texts["md"]
     assert r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $87.50$ & 85.81 \\" in texts["tex"]
+    assert "1,502 tokens: all 1,500 distinct training tokens (fewer than the cap of 25,000) plus" in texts["md"]
+    assert "the 25,000 most frequent" not in texts["md"]

@@ -136,3 +136,16 @@ def test_a_second_run_at_once_is_refused_and_nothing_is_corrupted(built, tool, c
     assert refusal in (second.stdout + second.stderr).lower()
     verification = json.loads((project / "results/triplet/verification.json").read_text())
     assert verification["all_numeric_checks_passed"] is True
+
+
+def test_dvc_push_then_pull_into_an_empty_cache_restores_every_output(built):
+    _, dvc = built
+    before = {p: p.read_bytes() for p in [dvc / "data/prepared/train.npz", dvc / "data/embeddings/embedding.npy", dvc / "models/bilstm2/seed1234.pt"]}
+    run(["dvc", "push"], dvc)
+    assert any((dvc / "dvc-storage").rglob("*")), "the default remote (dvc-storage/) received nothing"
+    for folder in (".dvc/cache", "data", "models"):
+        shutil.rmtree(dvc / folder)
+    run(["dvc", "pull"], dvc)
+    assert {p: p.read_bytes() for p in before} == before
+    status = run(["dvc", "status", "--json"], dvc)
+    assert json.loads(status.stdout or "{}") == {}

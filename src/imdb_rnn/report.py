@@ -253,6 +253,9 @@ def _part1(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any]
         "limit": _count(data["limit"]) if data["limit"] else None,
         "vocab_size": _count(data["vocab"]["size"]),
         "vocab_max": _count(data["vocab"]["max_size"]),
+        # On a small sample every distinct training token fits under the cap.
+        "vocab_words": _count(data["vocab"]["size"] - len(data["vocab"]["specials"])),
+        "vocab_capped": data["vocab"]["size"] - len(data["vocab"]["specials"]) >= data["vocab"]["max_size"],
         "specials": list(data["vocab"]["specials"]),
         "tokens_mean": f"{splits['train']['tokens']['mean']:.1f}",
         "tokens_median": _number(splits["train"]["tokens"]["median"]),
