@@ -69,3 +69,10 @@ def test_glove_file(tmp_path, prepared):
     with pytest.raises(UserError, match="does not exist"):
         embed(EmbeddingParams(init="glove", dim=4, glove_path=str(tmp_path / "none.txt")), prepared, tmp_path / "x.npy", tmp_path / "x.json")
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_unlabeled_reviews_with_carriage_returns_stay_one_review_each(prepared):
+    (prepared / "unsup.txt").write_text("a great film\rreally\n\x85an awful mess\n", encoding="utf-8")
+    tok = load_tokenizer(prepared / "tokenizer.json")
+    sentences = word2vec_sentences(_words(prepared), [], prepared / "unsup.txt", tok)
+    assert len(sentences) == 2
