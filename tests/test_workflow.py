@@ -125,11 +125,13 @@ def test_snakemake_has_nothing_left_to_do(built):
 def test_a_second_run_at_once_is_refused_and_nothing_is_corrupted(built, tool, cmd, refusal):
     project = built[0] if tool == "snakemake" else built[1]
     first = subprocess.Popen(cmd, cwd=project, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # gradcheck runs for ~10 s: time enough for the first run to take its lock.
-    locks = project / ".snakemake/locks"
-    deadline = time.monotonic() + 4
-    while first.poll() is None and time.monotonic() < deadline and not (locks.exists() and any(locks.iterdir())):
-        time.sleep(0.05)
+    # Start the second run once the first is inside gradcheck (~10 s): Snakemake has written its
+    # lock files by then, and DVC has removed the stage's output to rebuild it.
+    locks, output = project / ".snakemake/locks", project / "results/triplet/verification.json"
+    started = (lambda: locks.exists() and any(locks.iterdir())) if tool == "snakemake" else (lambda: not output.exists())
+    while first.poll() is None and not started():
+        time.sleep(0.02)
+    assert first.poll() is None, "the first run ended before the second could start"
     second = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
     first_output = first.communicate()[0]
     assert first.returncode == 0, first_output
