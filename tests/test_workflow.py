@@ -152,3 +152,19 @@ def test_dvc_push_then_pull_into_an_empty_cache_restores_every_output(built):
     assert {p: p.read_bytes() for p in before} == before
     status = run(["dvc", "status", "--json"], dvc)
     assert json.loads(status.stdout or "{}") == {}
+
+
+def test_dvc_exp_run_and_exp_show_compare_accuracy_per_architecture(built):
+    _, dvc = built
+    run(["git", "add", "-A"], dvc)
+    run(["git", "commit", "-qm", "baseline results"], dvc)
+    run(["dvc", "exp", "run", "-n", "lr-high", "-S", "train.lr=0.01"], dvc)
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
+    experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
+    names = [e["name"] for e in experiments]
+    assert "lr-high" in names
+    data = next(e for e in experiments if e["name"] == "lr-high")["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["train"]["lr"] == 0.01
+    accuracy = data["metrics"]["results/accuracy.json"]["data"]
+    assert set(accuracy) == {"bilstm2", "birnn2", "birnn1", "rnn1"}
+    assert all(0.0 <= accuracy[arch]["test_acc"] <= 1.0 for arch in accuracy)
