@@ -154,6 +154,17 @@ def test_dvc_push_then_pull_into_an_empty_cache_restores_every_output(built):
     assert json.loads(status.stdout or "{}") == {}
 
 
+def test_dvc_plots_draw_train_and_validation_curves(built):
+    _, dvc = built
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], dvc).stdout)["data"]
+    assert {"loss", "accuracy"} <= set(plots)
+    text = json.dumps(plots)
+    for column in ("train_loss", "valid_loss", "train_acc", "valid_acc"):
+        assert column in text
+    for arch in ("bilstm2", "birnn2", "birnn1", "rnn1"):
+        assert f"{arch}.csv" in text
+
+
 def test_dvc_exp_run_and_exp_show_compare_accuracy_per_architecture(built):
     _, dvc = built
     run(["git", "add", "-A"], dvc)
