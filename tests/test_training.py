@@ -272,8 +272,20 @@ def test_predict_scores_texts_and_refuses_a_foreign_checkpoint(prepared, referen
     with pytest.raises(UserError, match="another vocabulary"):
         predict.main(["--checkpoint", checkpoint, "--tokenizer", str(tmp_path / "other.json"), "good"])
 
+    predict.main(["--checkpoint", checkpoint, "--evaluate", str(prepared / "test.npz")])
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{prepared / 'test.npz'}: 30 reviews, loss ") and "accuracy" in line
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    other.save(str(foreign / "tokenizer.json"))
+    (foreign / "test.npz").write_bytes((prepared / "test.npz").read_bytes())
+    with pytest.raises(UserError, match="another vocabulary"):
+        predict.main(["--checkpoint", checkpoint, "--evaluate", str(foreign / "test.npz")])
+
     broken = torch.load(checkpoint, weights_only=True)
     broken["config"]["model"]["hidden_dim"] = 9
     torch.save(broken, tmp_path / "broken.pt")
     with pytest.raises(UserError, match="weights do not fit its architecture"):
         predict.main(["--checkpoint", str(tmp_path / "broken.pt"), "--tokenizer", tokenizer, "good"])
+    with pytest.raises(UserError, match="weights do not fit its architecture"):
+        predict.main(["--checkpoint", str(tmp_path / "broken.pt"), "--evaluate", str(prepared / "test.npz")])

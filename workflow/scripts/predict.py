@@ -1,11 +1,14 @@
 """Score reviews with a trained checkpoint: one line per text, P(positive) then the text.
 
-    python workflow/scripts/predict.py --checkpoint models/bilstm2.pt \\
+    python workflow/scripts/predict.py --checkpoint models/bilstm2/seed1234.pt \\
         --tokenizer data/prepared/tokenizer.json "A gripping, beautifully shot film."
-    printf 'Dull.\\nLoved it.\\n' | python workflow/scripts/predict.py --checkpoint models/rnn1.pt
+    printf 'Dull.\\nLoved it.\\n' | python workflow/scripts/predict.py --checkpoint models/rnn1/seed1234.pt
+    python workflow/scripts/predict.py --checkpoint models/rnn1/seed1234.pt --evaluate data/prepared/test.npz
 
-Texts come from the arguments, or one per non-blank line from stdin when none are given. The
-checkpoint must have been trained with this tokenizer's vocabulary (same fingerprint).
+Texts come from the arguments, or one per non-blank line from stdin when none are given.
+``--evaluate`` scores an encoded split of the prepare stage instead and prints its loss and
+accuracy. Either way the checkpoint must have been trained with the tokenizer's vocabulary
+(same fingerprint); with ``--evaluate`` the tokenizer is the split's own folder's.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
+from torch import nn
 
+from imdb_rnn.batching import BatchLoader, eval_batches
+from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.training import evaluate
 from imdb_rnn.models import RecurrentClassifier, load_checkpoint
 from imdb_rnn.vocab import PAD_ID, encode, load_tokenizer, vocab_fingerprint
+
+
+EVAL_BATCH = 64
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tokenizer", default="data/prepared/tokenizer.json", help="the vocabulary it was trained with (default: data/prepared/tokenizer.json)"
     )
+    parser.add_argument("--evaluate", metavar="SPLIT.npz", help="an encoded split (e.g. data/prepared/test.npz): print its loss and accuracy")
     parser.add_argument("texts", nargs="*", help="reviews to score; none = read one per line from stdin")
     return parser.parse_args(argv)
 
@@ -45,12 +57,19 @@ def positive_probabilities(model: RecurrentClassifier, token_ids: Sequence[Seque
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    tokenizer = load_tokenizer(args.tokenizer)
+    tokenizer_path = Path(args.evaluate).with_name("tokenizer.json") if args.evaluate else Path(args.tokenizer)
+    tokenizer = load_tokenizer(tokenizer_path)
     model, checkpoint = load_checkpoint(args.checkpoint)
     if checkpoint.get("vocab_fingerprint") != vocab_fingerprint(tokenizer.get_vocab()):
         raise UserError(
-            f"{args.checkpoint} was trained with another vocabulary than {args.tokenizer}; " "pass the tokenizer.json of the data it was trained on, or retrain"
+            f"{args.checkpoint} was trained with another vocabulary than {tokenizer_path}; "
+            "use the data and tokenizer.json it was trained on, or retrain"
         )
+    if args.evaluate:
+        split = load_split(args.evaluate)
+        result = evaluate(model, BatchLoader(split, eval_batches(split.lengths, EVAL_BATCH)), nn.BCEWithLogitsLoss(), desc="evaluate")
+        print(f"{args.evaluate}: {result.examples} reviews, loss {result.loss:.4f}, accuracy {result.acc:.2%}")
+        return
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     for text, probability in zip(texts, positive_probabilities(model, encode(tokenizer, texts))):
         print(f"{probability:.4f}\t{text}")
