@@ -125,3 +125,21 @@ def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
     train = [b for b in blocks if b.startswith("train:")]
     assert len(train) == 4  # one per architecture with the project's single seed
     assert all("gres=gpu:1" in b and "slurm_partition=gpu" in b for b in train)
+
+
+def test_seeds_multiply_the_training_jobs_the_same_way_in_both_tools(tmp_path):
+    import shutil
+
+    from imdb_rnn.config import set_params
+
+    for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("workflow", "src", ".dvc"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "cache", "tmp"))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    set_params(tmp_path / "params.yaml", {"train.seeds": "[1234, 7, 8]"})
+    snake, dvc = snakemake_jobs(tmp_path), dvc_stages(tmp_path)
+    assert set(snake) == set(dvc)
+    trains = [job for job in snake.values() if job["rule"] == "train"]
+    assert len(trains) == 12
+    assert {re.search(r"--seed (\d+)", job["cmd"]).group(1) for job in trains} == {"1234", "7", "8"}

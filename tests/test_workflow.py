@@ -179,3 +179,25 @@ def test_dvc_exp_run_and_exp_show_compare_accuracy_per_architecture(built):
     accuracy = data["metrics"]["results/accuracy.json"]["data"]
     assert set(accuracy) == {"bilstm2", "birnn2", "birnn1", "rnn1"}
     assert all(0.0 <= accuracy[arch]["test_acc"] <= 1.0 for arch in accuracy)
+
+
+def test_dvc_queue_runs_a_small_sweep(built):
+    _, dvc = built
+    run(["git", "add", "-A"], dvc)
+    run(["git", "commit", "-qm", "before the sweep", "--allow-empty"], dvc)
+    for lr in ("0.003", "0.03"):
+        run(["dvc", "exp", "run", "--queue", "-S", f"train.lr={lr}"], dvc)
+    run(["dvc", "queue", "start", "-j", "1"], dvc)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], dvc).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    assert status.count("Success") == 2, status
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
+    rates = {
+        exp["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["lr"]
+        for commit in shown for exp in (commit.get("experiments") or [])
+    }
+    assert {0.003, 0.03} <= rates
