@@ -52,6 +52,10 @@ def params_yaml(seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The commits that trained seed 0 and seed 1 (the second with uncommitted code changes).
+CODE_VERSIONS = ("1" * 40, "2" * 40 + "+dirty")
+
+
 def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
     """Curves that differ per architecture and seed, so a plot of them can be told apart."""
     rows = ["epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"]
@@ -85,6 +89,7 @@ def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS)
                 "device": "cpu",
                 "threads": 1,
                 "embedding_init": "word2vec",
+                "code_version": CODE_VERSIONS[i],
             }
             (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
             (folder / "history.csv").write_text(history_csv(arch, i, epochs), encoding="utf-8")

@@ -74,17 +74,23 @@ def test_evaluation_reads_every_token_of_every_review_once(split):
     for batch in batches:
         assert len(batch) <= 4
         text, _ = batch_tensors(split, batch)
-        assert set(split.lengths[batch.indices].tolist()) == {batch.length}
-        for column, review in enumerate(batch.indices.tolist()):
+        assert text.shape == (batch.length, len(batch)) and batch.length == batch.lengths.max()
+        assert batch.lengths.tolist() == np.maximum(split.lengths[batch.indices], 1).tolist()
+        for column, (review, own) in enumerate(zip(batch.indices.tolist(), batch.lengths.tolist())):
             assert review not in read
-            read[review] = text[:, column].tolist()
+            read[review] = text[:own, column].tolist()
+            assert set(text[own:, column].tolist()) <= {PAD_ID}
     assert sorted(read) == list(range(len(split)))
     assert all(read[i] == split.review(i).tolist() for i in read)
 
 
-def test_evaluation_batches_fill_up_within_a_length():
-    batches = eval_batches(np.array([3, 3, 3, 5, 3, 5]), batch_size=3)
-    assert [(b.length, b.indices.tolist()) for b in batches] == [(3, [0, 1, 2]), (3, [4]), (5, [3, 5])]
+def test_evaluation_batches_are_length_sorted_and_full():
+    batches = eval_batches(np.array([3, 9, 3, 5, 4, 5, 2]), batch_size=3)
+    assert [(b.length, b.indices.tolist(), b.lengths.tolist()) for b in batches] == [
+        (3, [6, 0, 2], [2, 3, 3]),
+        (5, [4, 3, 5], [4, 5, 5]),
+        (9, [1], [9]),
+    ]
 
 
 def test_empty_reviews_are_skipped_in_training_and_read_as_pad_in_evaluation():
@@ -94,8 +100,8 @@ def test_empty_reviews_are_skipped_in_training_and_read_as_pad_in_evaluation():
     assert sorted(np.concatenate([b.indices for b in plan.batches]).tolist()) == [1, 3, 4]
     assert all(b.length > 0 for b in plan.batches)
 
-    batches = eval_batches(split.lengths, batch_size=8)
-    assert [(b.length, b.indices.tolist()) for b in batches][0] == (0, [0, 2])
+    batches = eval_batches(split.lengths, batch_size=2)
+    assert [(b.length, b.indices.tolist(), b.lengths.tolist()) for b in batches][0] == (1, [0, 2], [1, 1])
     text, labels = batch_tensors(split, batches[0])
     assert text.tolist() == [[PAD_ID, PAD_ID]]
     assert labels.tolist() == split.labels[[0, 2]].astype(float).tolist()
@@ -104,6 +110,7 @@ def test_empty_reviews_are_skipped_in_training_and_read_as_pad_in_evaluation():
 
 def test_loader_yields_long_text_and_float_labels(split):
     loader = BatchLoader(split, eval_batches(split.lengths, 8))
-    text, labels = next(iter(loader))
+    text, labels, lengths = next(iter(loader))
+    assert lengths.dtype == torch.int64 and len(lengths) == len(labels) == text.shape[1]
     assert len(loader) == len(loader.batches)
     assert text.dtype == torch.int64 and labels.dtype == torch.float32

@@ -107,17 +107,34 @@ def test_classifier_reads_the_last_layer_of_both_directions():
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_packed_padded_batch_reads_like_each_review_alone(arch):
-    """The tutorial-style path (padding + lengths) agrees with reading each review unpadded."""
+def test_padded_batch_reads_like_each_review_alone(arch):
+    """Evaluation's padded path and the tutorial's packed path both equal reading each review
+    unpadded, whatever the padding holds; the padded path draws nothing from the RNG."""
     params = ARCHS[arch].model_copy(update={"embedding_dim": 6, "hidden_dim": 5})
     torch.manual_seed(1)
     model = build_model(params, 40).eval()
-    reviews = [torch.randint(2, 40, (n,)) for n in (7, 3, 5)]
-    padded = nn.utils.rnn.pad_sequence(reviews, padding_value=PAD_ID)  # [7, 3]
+    reviews = [torch.randint(2, 40, (n,)) for n in (7, 3, 5, 1)]
+    lengths = torch.tensor([7, 3, 5, 1])
+    padded = nn.utils.rnn.pad_sequence(reviews, padding_value=PAD_ID)  # [7, 4]
+    garbage = padded.clone()
+    garbage[padded == PAD_ID] = 39  # a real word where the padding is: must change nothing
     with torch.no_grad():
-        together = model(padded, torch.tensor([7, 3, 5]))
         alone = torch.cat([model(review.unsqueeze(1)) for review in reviews])
+        rng_before = torch.get_rng_state()
+        together = model(padded, lengths)
+        assert torch.equal(torch.get_rng_state(), rng_before)
+        assert torch.allclose(model(garbage, lengths), alone, atol=1e-6)
+        packed = model.forward_packed(padded, lengths)
     assert torch.allclose(together, alone, atol=1e-6)
+    assert torch.allclose(packed, alone, atol=1e-6)
+
+
+def test_padded_path_trains_the_model_s_own_weights():
+    """Gradients of the padded path land on the recurrent layer's parameters (shared, not copied)."""
+    model = build_model(ARCHS["bilstm2"].model_copy(update={"embedding_dim": 6, "hidden_dim": 5}), 40)
+    text = torch.randint(2, 40, (6, 3))
+    model(text, torch.tensor([6, 2, 4])).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.rnn_layer.parameters())
 
 
 def test_one_layer_dropout_is_shown_but_inactive():

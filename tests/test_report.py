@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import fake_results
-from fake_results import ARCHS, AUTHOR, STRUCTURES, params_yaml, write_runs, write_stage_outputs
+from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_runs, write_stage_outputs
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.report import LATEX_MISSING, ReportInputs, build_context, build_pdf, render, tex_escape
@@ -174,7 +174,8 @@ def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> 
     assert (out / "figures" / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "figures" / "learning_curves.pdf").read_bytes()[:5] == b"%PDF-"
     assert "| Content fingerprint | `9759749489d265e2166a6b3ea71836c313462c64b4e0150aeebc354814a94042` |" in md
-    assert re.search(r"\| Git commit \| `([0-9a-f]{40}|unknown)` \|", md)
+    assert re.search(r"\| Rendered at commit \| `([0-9a-f]{40}|unknown)` \|", md)
+    assert f"| Trained at commit | `{CODE_VERSIONS[0]}`, `{CODE_VERSIONS[1]}` |" in md
     assert re.search(r"\| Params hash \| `[0-9a-f]{12}` \|", md)
     assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
     assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_results import ARCHS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs
+from fake_results import ARCHS, CODE_VERSIONS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.summarize import STD_DEFINITION, run_dir, summarize
 
@@ -48,6 +48,7 @@ def test_summary_mean_std_n_are_exact(runs: Path, tmp_path: Path) -> None:
         assert entry["valid_acc_mean"] == sum(VALID_ACC[arch]) / 2
         assert entry["valid_acc_std"] == pytest.approx(abs(VALID_ACC[arch][0] - VALID_ACC[arch][1]) / math.sqrt(2), abs=1e-15)
         assert entry["train_seconds_total"] == 210.0
+        assert entry["code_versions"] == sorted(CODE_VERSIONS)
         assert entry["std"] == STD_DEFINITION
     assert summary["birnn1"]["valid_acc_std"] == 0.0  # equal values: no spread
 
@@ -90,6 +91,18 @@ def test_missing_run_file_names_it_and_the_stage(runs: Path, tmp_path: Path) -> 
     assert "\n" not in message
     # Everything is read before anything is written.
     assert not (tmp_path / "out").exists()
+
+
+def test_history_may_add_columns_after_the_contract_s_but_not_change_them(runs: Path, tmp_path: Path) -> None:
+    path = run_dir(runs, "rnn1", 1234) / "history.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",grad_norm_mean"] + [line + ",0.5" for line in lines[1:]]) + "\n")
+    summarize(ARCHS, SEEDS, runs, tmp_path / "out")
+    assert (tmp_path / "out" / "history" / "rnn1.csv").read_text() == path.read_text()
+
+    path.write_text(path.read_text().replace("valid_acc,seconds", "valid_accuracy,seconds", 1))
+    with pytest.raises(UserError, match=r"does not start with the header epoch,train_loss,.*rerun stage `train` for rnn1 seed 1234"):
+        summarize(ARCHS, SEEDS, runs, tmp_path / "out2")
 
 
 def test_metrics_without_test_acc_is_a_user_error(runs: Path, tmp_path: Path) -> None:

@@ -126,8 +126,10 @@ def test_cli_run_lowers_the_loss_and_writes_every_output(prepared, tmp_path):
 
     metrics = json.loads(out.metrics.read_text())
     contract = {"test_acc", "test_loss", "valid_acc", "valid_loss", "best_epoch", "rnn_params", "total_params", "epochs",
-                "train_seconds", "train_tokens_per_second", "tokens_dropped_fraction", "seed", "device", "threads", "embedding_init"}  # fmt: skip
+                "train_seconds", "train_tokens_per_second", "tokens_dropped_fraction", "seed", "device", "threads", "embedding_init", "code_version"}  # fmt: skip
     assert contract <= set(metrics)
+    # The tests run in this project's checkout: the commit is HEAD's, maybe with "+dirty".
+    assert metrics["code_version"].split("+")[0] == training.code_version().split("+")[0] != "unknown"
     assert metrics["epochs"] == 3 and metrics["seed"] == 11 and metrics["device"] == "cpu" and metrics["embedding_init"] == "random"
     assert 0 <= metrics["test_acc"] <= 1 and metrics["train_tokens_per_second"] > 0
     assert 0 < metrics["tokens_dropped_fraction"] < 0.5
@@ -137,6 +139,9 @@ def test_cli_run_lowers_the_loss_and_writes_every_output(prepared, tmp_path):
     assert tuple(rows[0]) == HISTORY_COLUMNS and [int(r["epoch"]) for r in rows] == [1, 2, 3]
     losses = [float(r["train_loss"]) for r in rows]
     assert losses[-1] < losses[0]
+    for row in rows:
+        assert 0 < float(row["rnn_grad_norm_mean"]) <= float(row["rnn_grad_norm_max"]) <= float(row["grad_norm_max"])
+        assert float(row["rnn_grad_norm_mean"]) < float(row["grad_norm_mean"]) <= float(row["grad_norm_max"])
     best = min(rows, key=lambda r: float(r["valid_loss"]))
     assert metrics["best_epoch"] == int(best["epoch"]) and metrics["valid_loss"] == pytest.approx(float(best["valid_loss"]))
 
@@ -226,7 +231,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, mon
 class FirstTokenModel(nn.Module):
     """Predicts positive exactly when a review's first token id is even."""
 
-    def forward(self, text):
+    def forward(self, text, lengths=None):
         return torch.where(text[0] % 2 == 0, 5.0, -5.0)
 
 
@@ -238,6 +243,25 @@ def test_accuracy_is_over_examples_not_a_mean_of_batch_means():
     assert result.examples == 4
     expected_loss = (3 * np.log1p(np.exp(-5.0)) + np.log1p(np.exp(5.0))) / 4
     assert result.loss == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_gradient_norms_are_those_of_each_batch_before_the_step():
+    # lr 0 leaves the weights alone and no dropout: each batch's gradient can be recomputed.
+    params = TINY.model_copy(update={"dropout": 0.0})
+    torch.manual_seed(0)
+    model = build_model(params, 30)
+    batches = [(torch.randint(2, 30, (length, 4)), torch.tensor([0.0, 1.0, 1.0, 0.0])) for length in (3, 7, 5)]
+    expected = []
+    for text, labels in batches:
+        model.zero_grad()
+        nn.BCEWithLogitsLoss()(model(text), labels).backward()
+        total = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters())).item()
+        recurrent = torch.sqrt(sum((p.grad**2).sum() for p in model.rnn_layer.parameters())).item()
+        expected.append((total, recurrent))
+    result = training.train(model, batches, torch.optim.SGD(model.parameters(), lr=0.0), nn.BCEWithLogitsLoss())
+    totals, recurrents = zip(*expected)
+    assert result.grad_norms == pytest.approx((np.mean(totals), max(totals), np.mean(recurrents), max(recurrents)), rel=1e-5)
+    assert 0 < np.mean(recurrents) < np.mean(totals)
 
 
 def test_pretrained_embedding_is_used_and_recorded(prepared, data, tmp_path):

@@ -92,7 +92,7 @@ def test_both_tools_write_every_contract_output(built):
                     "train_seconds", "train_tokens_per_second"} <= set(metrics)
             assert metrics["epochs"] == 1 and 0.0 <= metrics["test_acc"] <= 1.0
             history = (project / f"results/history/{arch}.csv").read_text().splitlines()
-            assert history[0] == "epoch,train_loss,train_acc,valid_loss,valid_acc,seconds" and len(history) == 2
+            assert history[0].startswith("epoch,train_loss,train_acc,valid_loss,valid_acc,seconds,grad_norm_mean,") and len(history) == 2
             assert (project / f"results/models/{arch}.txt").read_text().startswith(("MyRNN(", "biRNN_2(", "biRNN_1(", "RNN_1("))
         summary = json.loads((project / "results/summary.json").read_text())
         assert summary["bilstm2"]["n"] == 1

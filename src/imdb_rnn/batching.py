@@ -12,8 +12,14 @@ neighbours have nearly equal lengths, so little is dropped (the plan reports how
 order of the batches is then shuffled, again from ``(seed, epoch)``. The plan depends only
 on the lengths, the seed and the epoch, so a resumed run sees the same batches.
 
-Evaluation (:func:`eval_batches`): reviews that share one exact length go together, up to
-``batch_size`` per batch, so every token of every review is read and nothing is padded.
+Evaluation (:func:`eval_batches`): every token of every review is read. The reviews, sorted
+by length, are cut into consecutive chunks of ``batch_size``, right-padded to the chunk's
+longest member, and each review's own length goes with the batch: the model reads every
+sequence only up to its length, in both directions (``RecurrentClassifier.forward`` with
+``lengths``), so padding never enters the result. Sorted neighbours differ little in
+length, so few padded steps are computed (about 8 % on IMDB), and full batches run the
+fused kernels about twice as fast as batches of one exact length (on IMDB those hold some
+20 reviews on average).
 
 Empty reviews (no tokens after tokenization): training skips them — they carry no signal
 and would force a zero-length chunk — and the plan counts them. Evaluation keeps them,
@@ -22,6 +28,8 @@ read as a single ``<pad>`` token (a zero vector), so they still count in the acc
     plan = train_batches(split.lengths, batch_size=64, seed=1234, epoch=1)
     for text, labels in BatchLoader(split, plan.batches):   # text = [L, B], labels = [B]
         ...
+    for text, labels, lengths in BatchLoader(split, eval_batches(split.lengths, 64)):
+        ...                                                 # lengths = [B], text padded
 """
 
 from __future__ import annotations
@@ -38,10 +46,15 @@ from .vocab import PAD_ID
 
 @dataclass(frozen=True)
 class Batch:
-    """Reviews read together: ``length`` tokens from the start of each (0 = empty reviews)."""
+    """Reviews read together: ``length`` tokens from the start of each (0 = empty reviews).
+
+    With ``lengths`` (one per member, at least 1) the batch is right-padded to ``length`` and
+    each member is read to its own length.
+    """
 
     indices: np.ndarray
     length: int
+    lengths: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -82,33 +95,36 @@ def train_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
 
 
 def eval_batches(lengths: np.ndarray, batch_size: int) -> list[Batch]:
-    """Every review exactly once, in batches of one exact length: shortest first."""
-    lengths = np.asarray(lengths, dtype=np.int64)
+    """Every review exactly once, sorted by length into padded batches of ``batch_size``: shortest first.
+
+    An empty review is read as one ``<pad>`` token (length 1).
+    """
+    lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
     order = np.argsort(lengths, kind="stable")
-    sorted_lengths = lengths[order]
-    group_starts = np.flatnonzero(np.diff(sorted_lengths)) + 1
     batches = []
-    for group in np.split(order, group_starts):
-        if len(group) == 0:
-            continue
-        length = int(lengths[group[0]])
-        batches.extend(Batch(indices=group[start : start + batch_size], length=length) for start in range(0, len(group), batch_size))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        batches.append(Batch(indices=chunk, length=int(lengths[chunk].max()), lengths=lengths[chunk]))
     return batches
 
 
 def batch_tensors(split: EncodedSplit, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """``text`` = [length, batch] token ids (int64) and ``labels`` = [batch] floats 0/1."""
-    if batch.length == 0:
-        text = np.full((1, len(batch)), PAD_ID, dtype=np.int64)
-    else:
-        positions = split.offsets[batch.indices][None, :] + np.arange(batch.length)[:, None]
-        text = split.tokens[positions].astype(np.int64)
+    """``text`` = [length, batch] token ids (int64), right-padded with ``<pad>`` when the batch has
+    ``lengths``, and ``labels`` = [batch] floats 0/1."""
+    text = np.full((max(batch.length, 1), len(batch)), PAD_ID, dtype=np.int64)
+    if batch.length > 0:
+        own = np.full(len(batch), batch.length) if batch.lengths is None else np.minimum(batch.lengths, split.lengths[batch.indices])
+        steps = np.arange(batch.length)[:, None]
+        inside = steps < own[None, :]
+        positions = split.offsets[batch.indices][None, :] + steps
+        text[inside] = split.tokens[positions[inside]]
     labels = split.labels[batch.indices].astype(np.float32)
     return torch.from_numpy(text), torch.from_numpy(labels)
 
 
 class BatchLoader:
-    """Iterate ``(text, labels)`` tensors of ``batches`` on ``device``, built one at a time."""
+    """Iterate the tensors of ``batches`` on ``device``, built one at a time: ``(text, labels)``,
+    and ``(text, labels, lengths)`` for a padded batch (one with ``lengths``)."""
 
     def __init__(self, split: EncodedSplit, batches: list[Batch], device: str | torch.device = "cpu"):
         self.split = split
@@ -118,7 +134,10 @@ class BatchLoader:
     def __len__(self) -> int:
         return len(self.batches)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         for batch in self.batches:
             text, labels = batch_tensors(self.split, batch)
-            yield text.to(self.device), labels.to(self.device)
+            if batch.lengths is None:
+                yield text.to(self.device), labels.to(self.device)
+            else:
+                yield text.to(self.device), labels.to(self.device), torch.from_numpy(batch.lengths).to(self.device)

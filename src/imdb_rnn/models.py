@@ -90,32 +90,91 @@ class RecurrentClassifier(nn.Module):
     def forward(self, text: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits for ``text`` = [sent len, batch size].
 
-        Training and evaluation pass equal-length batches and no ``lengths``. ``lengths``
-        (a padded batch, read packed as in the tutorials) exists for comparison in
-        ``workflow/scripts/benchmark_train.py``: correct, but on CPU far slower as soon as the
-        lengths differ.
+        Without ``lengths`` every sequence is read in full (training's equal-length batches):
+        one call of the fused recurrent kernel. With ``lengths`` [batch size], ``text`` is
+        right-padded and each sequence is read only up to its own length, exactly as if it
+        were alone in the batch (see :meth:`_final_hidden_padded`): evaluation batches
+        reviews of nearly equal length this way.
         """
         # text = [sent len, batch size]
         embedded = self.dropout(self.embedding(text))
         # embedded = [sent len, batch size, emb dim]
-        if lengths is not None:
-            embedded = nn.utils.rnn.pack_padded_sequence(embedded, lengths.cpu(), enforce_sorted=False)
-        output, hidden = self.rnn_layer(embedded)
-        # output = [sent len, batch size, hid dim * n directions] (packed when lengths are given)
+        if lengths is None:
+            _output, hidden = self.rnn_layer(embedded)
+            # output = [sent len, batch size, hid dim * n directions]
+            if self.is_lstm:
+                hidden, _cell = hidden
+            # hidden = [n layers * n directions, batch size, hid dim]; last layer's rows come last
+            finals = [hidden[-2], hidden[-1]] if self.bidirectional else [hidden[-1]]
+        else:
+            finals = self._final_hidden_padded(embedded, lengths)
+        return self._classify(finals)
+
+    def forward_packed(self, text: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits for a right-padded ``text`` read through ``pack_padded_sequence``, tutorial style.
+
+        Same result as ``forward(text, lengths)``; it exists for comparison in
+        ``workflow/scripts/benchmark_train.py``: on CPU it is far slower once lengths differ.
+        """
+        embedded = self.dropout(self.embedding(text))
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, lengths.cpu(), enforce_sorted=False)
+        _output, hidden = self.rnn_layer(packed)
         if self.is_lstm:
             hidden, _cell = hidden
-        # hidden = [n layers * n directions, batch size, hid dim]; last layer's rows come last
-        if self.bidirectional:
-            hidden = torch.cat((hidden[-2], hidden[-1]), dim=1)
-            # hidden = [batch size, hid dim * 2]  (forward direction, then backward)
-        else:
-            hidden = hidden[-1]
-            # hidden = [batch size, hid dim]
+        return self._classify([hidden[-2], hidden[-1]] if self.bidirectional else [hidden[-1]])
+
+    def _classify(self, finals: list[torch.Tensor]) -> torch.Tensor:
+        # finals = the last layer's final hidden state per direction, each [batch size, hid dim]
+        hidden = torch.cat(finals, dim=1) if len(finals) > 1 else finals[0]
+        # hidden = [batch size, hid dim * n directions]  (forward direction, then backward)
         hidden = self.dropout(hidden)
-        # hidden = [batch size, hid dim * n directions]
         logits = self.fc(hidden).squeeze(1)
         # logits = [batch size]  (log-odds of "positive")
         return logits
+
+    def _final_hidden_padded(self, embedded: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """The final hidden states of a right-padded batch, each sequence read to its own length.
+
+        Layer by layer and direction by direction, with the recurrent layer's own weights
+        (fused single-layer kernels): the forward direction reads the padded batch as it is
+        and its state at position ``length - 1`` is final; the reverse direction reads each
+        sequence reversed within its length (padding stays at the end), so it never starts on
+        padding. Outputs at padded positions are computed but never used.
+        """
+        rnn = self.rnn_layer
+        steps, batch = embedded.shape[:2]
+        lengths = lengths.to(embedded.device)
+        position = torch.arange(steps, device=embedded.device)[:, None]
+        # reverse[t, b]: where step t of sequence b's reversal reads from (padding: itself).
+        reverse = torch.where(position < lengths[None, :], lengths[None, :] - 1 - position, position)
+        last, members = lengths - 1, torch.arange(batch, device=embedded.device)
+        inputs = embedded
+        for layer in range(rnn.num_layers):
+            outputs, finals = [], []
+            for direction in range(2 if rnn.bidirectional else 1):
+                cell = _single_layer(rnn, layer, direction, inputs.shape[2])
+                flip = reverse[..., None].expand(steps, batch, inputs.shape[2])
+                output, _ = cell(inputs if direction == 0 else inputs.gather(0, flip))
+                finals.append(output[last, members])
+                if direction == 1:
+                    output = output.gather(0, reverse[..., None].expand_as(output))
+                outputs.append(output)
+            inputs = torch.cat(outputs, dim=2)
+            if layer < rnn.num_layers - 1:
+                inputs = nn.functional.dropout(inputs, rnn.dropout, self.training)
+        return finals
+
+
+def _single_layer(rnn: nn.RNNBase, layer: int, direction: int, input_size: int) -> nn.RNNBase:
+    """A one-layer, one-direction module of ``rnn``'s kind that uses (shares) the weights of
+    ``layer`` and ``direction``; built on the meta device, so it draws nothing from the RNG."""
+    kwargs = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+    cell = type(rnn)(input_size, rnn.hidden_size, num_layers=1, bias=rnn.bias, device="meta", **kwargs)
+    suffix = f"_l{layer}" + ("_reverse" if direction else "")
+    for name in cell._flat_weights_names:
+        # RNNBase.__setattr__ keeps the flat weight list the kernel reads in step.
+        setattr(cell, name, getattr(rnn, name.removesuffix("_l0") + suffix))
+    return cell
 
 
 def build_model(params: ModelParams, vocab_size: int, pad_idx: int = PAD_ID, embedding: torch.Tensor | np.ndarray | None = None) -> RecurrentClassifier:

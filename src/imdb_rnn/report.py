@@ -47,6 +47,7 @@ from matplotlib.lines import Line2D
 from .config import Params, load_params, params_hash
 from .errors import UserError
 from .fileio import atomic_path, read_json, write_text
+from .provenance import git_commit
 from .triplet import GENERIC, parse_formula, to_latex
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -220,6 +221,7 @@ def _models(params: Params, inputs: ReportInputs, summary: Mapping[str, Any], me
                 "best_epoch": run["best_epoch"],
                 "train_seconds": _seconds(run["train_seconds"]),
                 "train_seconds_total": _seconds(entry["train_seconds_total"]),
+                "code_versions": entry.get("code_versions", ["unknown"]),
                 "rnn_params_original": _count(reference["rnn_params"]) if reference else None,
                 "test_acc_original": f"{reference['test_acc_percent']:.2f}" if reference else None,
             }
@@ -395,14 +397,6 @@ def _triplet_latex(t: Mapping[str, str]) -> str:
 # -------------------------------------------------------------------------- provenance
 
 
-def _git_commit() -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
-
-
 def _report_date() -> str:
     # SOURCE_DATE_EPOCH (reproducible-builds.org) pins the date, so two renders can be compared.
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -420,7 +414,8 @@ def _version(package: str) -> str:
 def _provenance(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], models: Sequence[Mapping[str, Any]], devices: str, threads: str) -> dict[str, Any]:
     return {
         "date": _report_date(),
-        "commit": _git_commit(),
+        "commit": git_commit(),
+        "trained_at": sorted({version for m in models for version in m["code_versions"]}),
         "params_hash": params_hash(params),
         "data_fingerprint": data["archive"]["content_fingerprint"],
         "vocab_fingerprint": data["vocab"]["fingerprint"],

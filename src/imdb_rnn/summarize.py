@@ -8,7 +8,8 @@ folder ``<runs>/<arch>/seed<k>/`` (``metrics.json``, ``history.csv``, ``model.tx
 
 - ``summary.json``: per architecture id, ``test_acc_mean``, ``test_acc_std``, ``n``, ``seeds``,
   ``primary_seed``, ``test_acc_by_seed``, ``valid_acc_mean``, ``valid_acc_std``,
-  ``valid_acc_by_seed``, ``rnn_params``, ``train_seconds_total`` (all seeds) and ``std``, which
+  ``valid_acc_by_seed``, ``rnn_params``, ``train_seconds_total`` (all seeds), ``code_versions``
+  (the commits that trained them, see :mod:`imdb_rnn.provenance`) and ``std``, which
   says what the standard deviations are: the *sample* standard deviation over seeds
   (ddof = 1), and 0.0 when only one seed ran (n = 1), where it is undefined.
 - ``metrics/<arch>.json``: the primary seed's ``metrics.json`` plus ``test_acc_mean``,
@@ -36,6 +37,7 @@ from .fileio import read_json, write_bytes, write_json
 METRICS = "metrics.json"
 HISTORY = "history.csv"
 STRUCTURE = "model.txt"
+# The contract's columns (DESIGN.md §5), first; the train stage adds more after them.
 HISTORY_HEADER = "epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"
 REQUIRED_METRICS = ("test_acc", "valid_acc", "rnn_params", "train_seconds")
 STD_DEFINITION = "sample standard deviation over seeds (ddof=1); 0.0 when n = 1"
@@ -69,7 +71,8 @@ def read_run(runs: str | os.PathLike[str], arch: str, seed: int) -> dict[str, An
         raise UserError(f"{metrics_path} lacks {', '.join(missing)}; rerun stage `train` for {arch} seed {seed}")
     history_path = _require(folder / HISTORY, arch, seed)
     history = history_path.read_bytes()
-    if history.decode("utf-8", "replace").splitlines()[:1] != [HISTORY_HEADER]:
+    header = history.decode("utf-8", "replace").partition("\n")[0].rstrip("\r")
+    if header != HISTORY_HEADER and not header.startswith(HISTORY_HEADER + ","):
         raise UserError(f"{history_path} does not start with the header {HISTORY_HEADER}; rerun stage `train` for {arch} seed {seed}")
     structure = _require(folder / STRUCTURE, arch, seed).read_bytes()
     return {"metrics": metrics, "history": history, "structure": structure}
@@ -94,6 +97,8 @@ def summarize_arch(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
         "valid_acc_by_seed": {str(s): acc for s, acc in zip(seeds, valid)},
         "rnn_params": runs[seeds[0]]["metrics"]["rnn_params"],
         "train_seconds_total": round(sum(runs[s]["metrics"]["train_seconds"] for s in seeds), 3),
+        # Runs from before the training code recorded its commit say "unknown".
+        "code_versions": sorted({runs[s]["metrics"].get("code_version", "unknown") for s in seeds}),
         "std": STD_DEFINITION,
     }
 

@@ -45,16 +45,32 @@ from .dataset import EncodedSplit
 from .errors import UserError
 from .fileio import atomic_path, write_json, write_text
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
+from .provenance import code_version
 from .vocab import PAD_ID
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")
+# The contract's six columns (DESIGN.md §5), then the gradient norms of the training loop:
+# the L2 norm of all gradients, and of the recurrent layer's alone, per batch, before the
+# optimizer step (mean and max over the epoch). They show whether a model learns at all.
+HISTORY_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "valid_loss",
+    "valid_acc",
+    "seconds",
+    "grad_norm_mean",
+    "grad_norm_max",
+    "rnn_grad_norm_mean",
+    "rnn_grad_norm_max",
+)
 RESUME_FORMAT = 1
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
 # file, where every redraw is kept.
 PROGRESS_INTERVAL_TTY = 0.5
 PROGRESS_INTERVAL_LOG = 30.0
 
-# What train() and evaluate() read: anything with a length that yields (text [L, B], labels [B]).
+# What train() and evaluate() read: anything with a length that yields (text [L, B], labels [B]),
+# or for evaluate also (text, labels, lengths [B]) with text right-padded.
 Batches = Union[BatchLoader, Sequence[tuple[torch.Tensor, torch.Tensor]]]
 
 
@@ -67,6 +83,8 @@ class EpochResult:
     examples: int
     tokens: int
     seconds: float
+    grad_norms: tuple[float, float, float, float] = (math.nan, math.nan, math.nan, math.nan)
+    """Training only: gradient L2 norm mean and max, then the recurrent layer's mean and max."""
 
 
 class Diverged(Exception):
@@ -83,10 +101,19 @@ def _progress(iterator: Batches, desc: str) -> tqdm:
     return tqdm(iterator, total=len(iterator), desc=desc, unit="batch", file=sys.stderr, mininterval=interval, leave=True)
 
 
+def _grad_norm(parameters: Sequence[nn.Parameter]) -> torch.Tensor:
+    """The L2 norm of the gradients of ``parameters`` taken together (no copy, no sync)."""
+    norms = [torch.linalg.vector_norm(p.grad) for p in parameters if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+
+
 def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer, criterion: nn.Module, desc: str = "train") -> EpochResult:
     """One training epoch over ``iterator``; raises :class:`Diverged` on a non-finite loss."""
     model.train()
     loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
+    everything = [p for p in model.parameters() if p.requires_grad]
+    recurrent = list(model.rnn_layer.parameters()) if isinstance(model, RecurrentClassifier) else []
+    norms: list[torch.Tensor] = []
     start = time.perf_counter()
     with _progress(iterator, desc) as bar:
         for number, (text, labels) in enumerate(bar, start=1):
@@ -97,6 +124,7 @@ def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer,
             if not math.isfinite(loss_value):
                 raise Diverged(number, loss_value)
             loss.backward()
+            norms.append(torch.stack([_grad_norm(everything), _grad_norm(recurrent)]))
             optimizer.step()
             # Sums over examples, not a mean of batch means: batches differ in size.
             loss_sum += loss_value * len(labels)
@@ -104,7 +132,10 @@ def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer,
             examples += len(labels)
             tokens += text.numel()
             bar.set_postfix(loss=f"{loss_sum / examples:.4f}", tok_s=f"{tokens / (time.perf_counter() - start):.0f}", refresh=False)
-    return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    stacked = torch.stack(norms).cpu() if norms else torch.full((1, 2), math.nan)
+    mean, peak = stacked.mean(dim=0).tolist(), stacked.max(dim=0).values.tolist()
+    return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, seconds, (mean[0], peak[0], mean[1], peak[1]))
 
 
 def evaluate(model: nn.Module, iterator: Batches, criterion: nn.Module, desc: str = "evaluate") -> EpochResult:
@@ -113,12 +144,13 @@ def evaluate(model: nn.Module, iterator: Batches, criterion: nn.Module, desc: st
     loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
     start = time.perf_counter()
     with torch.no_grad(), _progress(iterator, desc) as bar:
-        for text, labels in bar:
-            logits = model(text)
+        for text, labels, *padded in bar:
+            # A padded batch brings each member's length (see imdb_rnn.batching.eval_batches).
+            logits = model(text, padded[0]) if padded else model(text)
             loss_sum += criterion(logits, labels).item() * len(labels)
             correct += int(((logits > 0).float() == labels).sum())
             examples += len(labels)
-            tokens += text.numel()
+            tokens += int(padded[0].sum()) if padded else text.numel()
             bar.set_postfix(loss=f"{loss_sum / examples:.4f}", refresh=False)
     return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, time.perf_counter() - start)
 
@@ -328,6 +360,7 @@ def run_training(
             "valid_loss": validated.loss,
             "valid_acc": validated.acc,
             "seconds": round(time.perf_counter() - started, 3),
+            **{name: round(value, 6) for name, value in zip(HISTORY_COLUMNS[6:], trained.grad_norms)},
             "train_loop_seconds": trained.seconds,
             "train_tokens": trained.tokens,
             "tokens_total": plan.tokens_total,
@@ -415,6 +448,7 @@ def _metrics(
         "device": device.type,
         "threads": threads,
         "embedding_init": embedding_init,
+        "code_version": code_version(),
     }
 
 

@@ -11,8 +11,9 @@ For each architecture, tokens per second of one training step, measured four way
   of the recurrent kernel (the limit the real loop can approach);
 - packed: tutorial style, a padded batch of mixed lengths read through
   ``pack_padded_sequence`` (the layout that makes CPU training 20–50× slower);
-- eval: ``evaluate`` on a random sample of the validation split's exact-length batches
-  (forward only), and a rough time for one whole pass over that split.
+- eval: ``evaluate`` on a random sample of the validation split's evaluation batches
+  (length-sorted, padded, each review read to its own length; forward only), and a rough
+  time for one whole pass over that split.
 
 Prints figures only; timing never decides a test.
 """
@@ -31,7 +32,7 @@ from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import Params, load_params
 from imdb_rnn.dataset import EncodedSplit, load_split
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.models import build_model
+from imdb_rnn.models import RecurrentClassifier, build_model
 from imdb_rnn.training import configure_cpu, evaluate, train
 from imdb_rnn.vocab import PAD_ID
 
@@ -71,7 +72,7 @@ def synthetic_split(n: int, vocab_size: int, rng: np.random.Generator) -> Encode
     )
 
 
-def timed_steps(model: nn.Module, optimizer: torch.optim.Optimizer, batches: list[tuple], warmup: tuple) -> float:
+def timed_steps(model: RecurrentClassifier, optimizer: torch.optim.Optimizer, batches: list[tuple], warmup: tuple) -> float:
     """Tokens per second of training steps on ``batches`` of (text, lengths or None, labels, tokens)."""
     criterion = nn.BCEWithLogitsLoss()
     model.train()
@@ -79,7 +80,8 @@ def timed_steps(model: nn.Module, optimizer: torch.optim.Optimizer, batches: lis
     for number, (text, lengths, labels, count) in enumerate([warmup, *batches]):
         start = time.perf_counter()
         optimizer.zero_grad()
-        criterion(model(text, lengths), labels).backward()
+        logits = model(text) if lengths is None else model.forward_packed(text, lengths)
+        criterion(logits, labels).backward()
         optimizer.step()
         if number:  # the first step pays one-off allocation costs
             tokens, seconds = tokens + count, seconds + time.perf_counter() - start
