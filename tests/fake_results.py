@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from imdb_rnn import triplet
+from imdb_rnn.diagnostics import summarize_profile
 from imdb_rnn.summarize import run_dir
 
 ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
@@ -58,11 +61,12 @@ CODE_VERSIONS = ("1" * 40, "2" * 40 + "+dirty")
 
 def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
     """Curves that differ per architecture and seed, so a plot of them can be told apart."""
-    rows = ["epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"]
+    rows = ["epoch,train_loss,train_acc,valid_loss,valid_acc,seconds,grad_norm_mean,grad_norm_max,rnn_grad_norm_mean,rnn_grad_norm_max"]
     rate = 0.02 * (ARCHS.index(arch) + 1)
     for epoch in range(1, epochs + 1):
         loss = 0.7 - rate * epoch - 0.01 * seed_index
-        rows.append(f"{epoch},{loss:.4f},{0.5 + rate * epoch:.4f},{loss + 0.05:.4f},{0.48 + 0.8 * rate * epoch:.4f},{10.0 * epoch:.1f}")
+        norms = f"{2.0 * epoch},{4.0 * epoch},{0.5 * epoch},{1.5 * epoch}"
+        rows.append(f"{epoch},{loss:.4f},{0.5 + rate * epoch:.4f},{loss + 0.05:.4f},{0.48 + 0.8 * rate * epoch:.4f},{10.0 * epoch:.1f},{norms}")
     return "\n".join(rows) + "\n"
 
 
@@ -141,6 +145,22 @@ def embedding_stats() -> dict:
 def verification() -> dict:
     """A real verification document (a few points per check keep it quick)."""
     return triplet.verify(triplet.load_problem(), points=2, dims=(None, 3))
+
+
+def gradient_profile(arch: str) -> list[float]:
+    """40 positions: the first 10 at 1e-3, the middle 20 at 1e-4, the last 10 at 2 × 10^index."""
+    return [1e-3] * 10 + [1e-4] * 20 + [2.0 * 10 ** ARCHS.index(arch)] * 10
+
+
+def write_diagnostics(folder: Path) -> None:
+    """What the diagnose stage writes: ``<folder>/<arch>.json``, trained and initial profiles."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for arch in ARCHS:
+        doc = {"arch": arch, "training_seed": SEEDS[0], "length": 40, "reviews": 8, "sample_seed": 0, "edge": 10}
+        for state, profile in (("trained", gradient_profile(arch)), ("initial", [1.0] * 40)):
+            values = np.array(profile)
+            doc[state] = {"profile": profile, **summarize_profile(values)}
+        (folder / f"{arch}.json").write_text(json.dumps(doc), encoding="utf-8")
 
 
 def write_stage_outputs(results: Path, verification_doc: dict) -> None:

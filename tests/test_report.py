@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import re
@@ -13,10 +14,10 @@ from pathlib import Path
 import pytest
 
 import fake_results
-from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_runs, write_stage_outputs
+from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_diagnostics, write_runs, write_stage_outputs
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.report import LATEX_MISSING, ReportInputs, build_context, build_pdf, render, tex_escape
+from imdb_rnn.report import LATEX_MISSING, ReportInputs, build_context, build_pdf, render, tex_escape, write_report
 from imdb_rnn.summarize import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,7 @@ SECTIONS = [
     *(f"#### 2.4.{i} Q5.{i}" for i in range(1, 9)),
     "### 2.5 Q6",
     "## 3 Learning curves",
+    "### 3.1 Gradient flow",
     "## Provenance",
 ]
 # Table 1 as measured on the fixture (mean ± sample std over seeds 1234 and 7) beside the
@@ -70,6 +72,7 @@ def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_resu
     results = root / "results"
     write_runs(results / "runs", seeds=seeds)
     write_stage_outputs(results, verification)
+    write_diagnostics(results / "diagnostics")
     summarize(ARCHS, seeds, results / "runs", results)
     return ReportInputs(
         params=root / "params.yaml",
@@ -80,6 +83,7 @@ def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_resu
         data_stats=results / "data" / "stats.json",
         embedding_stats=results / "embedding" / "stats.json",
         verification=results / "triplet" / "verification.json",
+        diagnostics=results / "diagnostics",
     )
 
 
@@ -87,7 +91,7 @@ def cli_args(inputs: ReportInputs, out: Path) -> list[str]:
     return [
         "--params", str(inputs.params), "--summary", str(inputs.summary), "--metrics", str(inputs.metrics),
         "--history", str(inputs.history), "--models", str(inputs.models), "--data-stats", str(inputs.data_stats),
-        "--embedding-stats", str(inputs.embedding_stats), "--triplet", str(inputs.verification), "--out", str(out),
+        "--embedding-stats", str(inputs.embedding_stats), "--triplet", str(inputs.verification), "--diagnostics", str(inputs.diagnostics), "--out", str(out),
     ]
 
 
@@ -179,6 +183,28 @@ def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> 
     assert re.search(r"\| Params hash \| `[0-9a-f]{12}` \|", md)
     assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
     assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md
+
+
+def test_gradient_flow_section_shows_the_diagnose_stage_s_ratios(md: str, tex: str, rendered: tuple[ReportInputs, Path]) -> None:
+    assert "### 3.1 Gradient flow" in md and "\\subsection*{Gradient flow}" in tex
+    assert "over the first 40 tokens of 8 validation reviews" in md
+    # Profiles: first 10 at 1e-3, middle at 1e-4, last 10 at 2 × 10^i; initial flat.
+    section = md.split("### 3.1 Gradient flow")[1].split("## Provenance")[0]
+    lines = [line for line in section.splitlines() if line.startswith("| 2-level bi-LSTM |") or line.startswith("| RNN |")]
+    assert lines[0].startswith("| 2-level bi-LSTM | 2e+04 | 2e+03 | 1 | 0.5 → 1 → 1.5 | ")
+    assert lines[1].startswith("| RNN | 2e+07 | 2e+06 | 1 | 0.5 → 1 → 1.5 | ")
+    assert "2e+04 & 2e+03 & 1 & 0.5 → 1 → 1.5" in tex
+    figures = rendered[1] / "figures"
+    assert (figures / "gradient_flow.png").stat().st_size > 0 and (figures / "gradient_flow.pdf").stat().st_size > 0
+
+
+def test_without_diagnostics_the_section_is_left_out(tmp_path: Path, verification: dict) -> None:
+    inputs = make_tree(tmp_path, verification)
+    written = write_report(dataclasses.replace(inputs, diagnostics=None), tmp_path / "report")
+    assert "Gradient flow" not in written["md"].read_text() and "gradient_png" not in written
+    (inputs.diagnostics / "birnn1.json").unlink()
+    with pytest.raises(UserError, match=r"missing .*birnn1\.json; run stage `diagnose` first"):
+        write_report(inputs, tmp_path / "report2")
 
 
 def test_tex_escapes_text_from_data(tex: str) -> None:

@@ -53,6 +53,7 @@ from .triplet import GENERIC, parse_formula, to_latex
 TEMPLATES = Path(__file__).with_name("templates")
 ORIGINAL_VALUES = TEMPLATES / "original_values.yaml"
 FIGURE = "learning_curves"
+GRADIENT_FIGURE = "gradient_flow"
 TABLE_COLUMNS = ("Total # of parameters in RNN/LSTM layer(s)", "Test accuracy %")
 LATEX_MISSING = (
     "latexmk not found: install texlive-latex-base texlive-latex-recommended latexmk (Debian/Ubuntu) "
@@ -73,6 +74,7 @@ class ReportInputs:
     data_stats: Path
     embedding_stats: Path
     verification: Path
+    diagnostics: Path | None = None  # folder of <arch>.json gradient profiles (stage diagnose)
 
 
 class TexRaw(str):
@@ -131,7 +133,11 @@ def read_history(path: Path) -> dict[str, list[float]]:
     columns = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc")
     if not rows or any(c not in rows[0] for c in columns):
         raise UserError(f"{path} has no rows or lacks one of {', '.join(columns)}; rerun stages `train` and `summarize`")
-    return {c: [float(row[c]) for row in rows] for c in columns}
+    history = {c: [float(row[c]) for row in rows] for c in columns}
+    # Written by the train stage since it records gradient norms; older runs lack it.
+    if "rnn_grad_norm_mean" in rows[0]:
+        history["rnn_grad_norm_mean"] = [float(row["rnn_grad_norm_mean"]) for row in rows]
+    return history
 
 
 # ---------------------------------------------------------------------------- formatting
@@ -462,6 +468,47 @@ def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
         # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
         "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
         "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"]),
+        "diagnosis": _diagnosis(params, inputs, metrics) if inputs.diagnostics is not None else None,
+    }
+
+
+def load_diagnostics(inputs: ReportInputs, archs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The diagnose stage's gradient profile of each architecture."""
+    assert inputs.diagnostics is not None
+    return {arch: _load_json(inputs.diagnostics / f"{arch}.json", "diagnose") for arch in archs}
+
+
+def _ratio(value: float) -> str:
+    return "∞" if value == float("inf") else f"{value:.3g}"
+
+
+def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """Section 3.1: gradient flow by position, beside what the learning curves show."""
+    profiles = load_diagnostics(inputs, params.train.archs)
+    rows = []
+    for arch in params.train.archs:
+        doc, history = profiles[arch], read_history(inputs.history / f"{arch}.csv")
+        norms = history.get("rnn_grad_norm_mean")
+        rows.append(
+            {
+                "title": params.models[arch].title,
+                "last_over_middle": _ratio(doc["trained"]["last_over_middle"]),
+                "last_over_first": _ratio(doc["trained"]["last_over_first"]),
+                "initial_last_over_middle": _ratio(doc["initial"]["last_over_middle"]),
+                "train_acc_last": _percent(history["train_acc"][-1]),
+                "valid_acc_range": f"{_percent(min(history['valid_acc']))}–{_percent(max(history['valid_acc']))}",
+                "rnn_grad_norms": " → ".join(f"{v:.2g}" for v in norms) if norms else "not recorded",
+            }
+        )
+    first = profiles[params.train.archs[0]]
+    return {
+        "rows": rows,
+        "length": first["length"],
+        "reviews": first["reviews"],
+        "edge": first["edge"],
+        "seed": metrics[params.train.archs[0]]["seed"],
+        "png": f"figures/{GRADIENT_FIGURE}.png",
+        "pdf": TexRaw(f"figures/{GRADIENT_FIGURE}.pdf"),
     }
 
 
@@ -491,6 +538,32 @@ def plot_learning_curves(histories: Mapping[str, Mapping[str, list[float]]], tit
         ax.grid(alpha=0.3)
     # One legend below both panels: colour = architecture, line style = split.
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    _save_figure(fig, targets)
+
+
+def plot_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
+    """Mean |d loss / d embedding| by position, log scale, one colour per architecture: trained
+    weights solid, the same model at initialisation dotted."""
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = []
+    for i, (arch, doc) in enumerate(profiles.items()):
+        colour = colours[i % len(colours)]
+        for state, style in (("trained", "-"), ("initial", ":")):
+            # Norms flushed to zero (below ~1e-38: the CPU flushes denormals) have no log.
+            values = [v if v > 0 else float("nan") for v in doc[state]["profile"]]
+            ax.plot(range(1, len(values) + 1), values, style, color=colour, linewidth=1.2)
+        handles.append(Line2D([], [], color=colour, label=titles[arch]))
+    handles += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in (("-", "trained"), (":", "at initialisation"))]
+    ax.set_yscale("log")
+    ax.set(xlabel="token position in the review", ylabel="mean |∂ loss / ∂ embedding|", title="Gradient reaching each position")
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    _save_figure(fig, targets)
+
+
+def _save_figure(fig: Figure, targets: Iterable[Path]) -> None:
     for target in targets:
         with atomic_path(target, suffix=target.suffix) as tmp:
             # No timestamps in the files, so a rerun on the same results is byte-identical.
@@ -539,9 +612,14 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str,
     context = build_context(inputs, params)
     histories = {arch: read_history(inputs.history / f"{arch}.csv") for arch in params.train.archs}
     figures = [out / context["figure"]["png"], out / context["figure"]["pdf"]]
-    plot_learning_curves(histories, {a: params.models[a].title for a in params.train.archs}, figures)
-    texts = render(context)
+    titles = {a: params.models[a].title for a in params.train.archs}
+    plot_learning_curves(histories, titles, figures)
     written = {"md": out / "report.md", "tex": out / "report.tex", "png": figures[0], "pdf": figures[1]}
+    if context["diagnosis"] is not None:
+        flow = [out / context["diagnosis"]["png"], out / context["diagnosis"]["pdf"]]
+        plot_gradient_flow(load_diagnostics(inputs, params.train.archs), titles, flow)
+        written.update({"gradient_png": flow[0], "gradient_pdf": flow[1]})
+    texts = render(context)
     write_text(written["md"], texts["md"])
     write_text(written["tex"], texts["tex"])
     return written

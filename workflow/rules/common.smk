@@ -44,11 +44,14 @@ SUMMARY_DIR = "results"
 SUMMARY = "results/summary.json"
 ACCURACY = "results/accuracy.json"
 SUMMARY_FOLDERS = {"metrics": "json", "history": "csv", "models": "txt"}
+DIAGNOSTICS = "results/diagnostics"
 REPORT = [
     "report/report.md",
     "report/report.tex",
     "report/figures/learning_curves.png",
     "report/figures/learning_curves.pdf",
+    "report/figures/gradient_flow.png",
+    "report/figures/gradient_flow.pdf",
 ]
 PDF = "report/report.pdf"
 # What each stage reads besides data: its program, the package modules it runs and the
@@ -79,6 +82,13 @@ CODE = {
         "src/imdb_rnn/dataset.py",
     ],
     "gradcheck": ["workflow/scripts/gradcheck.py", "src/imdb_rnn/triplet.py"],
+    "diagnose": [
+        "workflow/scripts/diagnose.py",
+        "src/imdb_rnn/diagnostics.py",
+        "src/imdb_rnn/models.py",
+        "src/imdb_rnn/dataset.py",
+        "src/imdb_rnn/training.py",
+    ],
     "summarize": ["workflow/scripts/summarize.py", "src/imdb_rnn/summarize.py"],
     "report": [
         "workflow/scripts/report.py",
@@ -102,12 +112,14 @@ PARAM_KEYS = {
         "models",
     ],
     "gradcheck": [],
+    "diagnose": [],
     "summarize": ["train.archs", "train.seed", "train.seeds"],
     "report": ["*"],  # the whole file: the report shows its hash
     "pdf": [],
 }
 ARCHS = PARAMS.train.archs
 SEEDS = PARAMS.train.all_seeds
+PRIMARY_SEED = PARAMS.train.seed
 
 
 def get_folder(path, up=1):
@@ -137,6 +149,11 @@ def get_train_threads(wildcards):
 def get_run_outputs(name):
     """One file of every (architecture, seed) run, e.g. get_run_outputs("metrics.json")."""
     return [f"{RUNS}/{arch}/seed{seed}/{name}" for arch in ARCHS for seed in SEEDS]
+
+
+def get_diagnostics():
+    """The gradient-flow file of every architecture (its primary seed's checkpoint)."""
+    return [f"{DIAGNOSTICS}/{arch}.json" for arch in ARCHS]
 
 
 def get_summary_files():

@@ -31,6 +31,7 @@ rule report:
         data_stats=DATA_STATS,
         embedding_stats=EMBEDDING_STATS,
         verification=VERIFICATION,
+        diagnostics=get_diagnostics(),
         code=get_code("report"),
     output:
         REPORT,
@@ -43,17 +44,21 @@ rule report:
         values=get_params("report"),
         results=lambda wildcards, input: get_folder(input.summary),
         out=lambda wildcards, output: get_folder(output[0]),
+        diagnostics=lambda wildcards, input: get_folder(input.diagnostics[0]),
     shell:
         "python workflow/scripts/report.py --params {params.config_file} --summary {input.summary} "
         "--metrics {params.results}/metrics --history {params.results}/history --models {params.results}/models "
         "--data-stats {input.data_stats} --embedding-stats {input.embedding_stats} "
-        "--triplet {input.verification} --out {params.out} > {log} 2>&1"
+        "--triplet {input.verification} --diagnostics {params.diagnostics} --out {params.out} > {log} 2>&1"
 
 
 rule pdf:
     input:
         tex="report/report.tex",
-        figure="report/figures/learning_curves.pdf",
+        figures=[
+            "report/figures/learning_curves.pdf",
+            "report/figures/gradient_flow.pdf",
+        ],
         code=get_code("pdf"),
     output:
         PDF,

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-stats", required=True, help="stats.json of the prepare stage")
     parser.add_argument("--embedding-stats", required=True, help="stats.json of the embed stage")
     parser.add_argument("--triplet", required=True, help="verification.json of the gradcheck stage")
+    parser.add_argument("--diagnostics", help="folder of <arch>.json gradient profiles (diagnose); omitted: no gradient-flow section")
     parser.add_argument("--out", required=True, help="folder for report.md, report.tex and figures/ (e.g. report)")
     args = parser.parse_args(argv)
     inputs = ReportInputs(
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
         data_stats=Path(args.data_stats),
         embedding_stats=Path(args.embedding_stats),
         verification=Path(args.triplet),
+        diagnostics=Path(args.diagnostics) if args.diagnostics else None,
     )
     written = write_report(inputs, args.out)
     print(f"report: wrote {', '.join(str(path) for path in written.values())}")
