@@ -85,8 +85,11 @@ def test_sample_reads_the_first_tokens_of_long_enough_reviews_and_is_seeded():
     chosen = [starts[tuple(text[:, b].tolist())] for b in range(3)]
     assert labels.tolist() == [float(split.labels[i]) for i in chosen]
     assert torch.equal(sample_batch(split, length=20, reviews=3, seed=4)[0], text)
-    with pytest.raises(UserError, match=r"only 4 validation reviews have at least 20 tokens, 5 are needed; lower --length"):
-        sample_batch(split, length=20, reviews=5, seed=4)
+    # Fewer than 5 reach 20 tokens: the median length (23.5 → 23) and the 3 reviews reaching it.
+    assert sample_batch(split, length=20 + 10, reviews=5, seed=4)[0].shape == (23, 3)
+    assert sample_batch(split, length=20, reviews=5, seed=4)[0].shape == (20, 4)
+    with pytest.raises(UserError, match=r"too small to measure gradient flow \(3 reviews, median length 7 tokens; at least 10"):
+        sample_batch(split_of([5, 7, 9]), length=200, reviews=256, seed=0)
 
 
 def test_trained_and_initial_profiles_are_measured_on_the_same_reviews():
@@ -121,5 +124,6 @@ def test_cli_measures_a_checkpoint_against_its_seed_s_initialisation(tmp_path, c
     assert doc["initial"]["profile"] == pytest.approx(position_gradients(initial, text, labels).tolist(), rel=1e-6)
     assert doc["trained"]["profile"] == pytest.approx(position_gradients(trained, text, labels).tolist(), rel=1e-6)
 
-    assert run_cli(load_script("diagnose").main, [*args[:6], "--length", "40"]) == 2
-    assert "only 0 validation reviews have at least 40 tokens" in capsys.readouterr().err
+    save_split(tmp_path / "valid.npz", split_of([6] * 10))
+    assert run_cli(load_script("diagnose").main, args) == 2
+    assert "too small to measure gradient flow (10 reviews, median length 6 tokens" in capsys.readouterr().err

@@ -33,13 +33,22 @@ EDGE = 10  # positions averaged at each end and in the middle for the summary ra
 
 def sample_batch(split: EncodedSplit, length: int, reviews: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``text`` = [length, reviews]: the first ``length`` tokens of a seeded sample of the reviews
-    that have at least that many, and their ``labels`` = [reviews]."""
-    eligible = np.flatnonzero(split.lengths >= length)
-    if len(eligible) < reviews:
+    that have at least that many, and their ``labels`` = [reviews].
+
+    On small data (a ``data.limit`` subset, the test fixtures), where fewer than ``reviews``
+    reviews reach ``length``, it reads the median review length instead, if shorter, and as
+    many reviews as reach that: the returned shape says what was measured.
+    """
+    lengths = split.lengths
+    if int((lengths >= length).sum()) < reviews:
+        length = min(length, int(np.median(lengths))) if len(lengths) else 0
+        reviews = min(reviews, int((lengths >= length).sum()))
+    if length < EDGE or reviews < 1:
         raise UserError(
-            f"only {len(eligible)} validation reviews have at least {length} tokens, {reviews} are needed; "
-            "lower --length or --reviews (or use more data: data.limit)"
+            f"the validation split is too small to measure gradient flow ({len(lengths)} reviews, median length "
+            f"{int(np.median(lengths)) if len(lengths) else 0} tokens; at least {EDGE} tokens are needed); use more data (data.limit)"
         )
+    eligible = np.flatnonzero(lengths >= length)
     chosen = np.sort(np.random.default_rng(seed).choice(eligible, size=reviews, replace=False))
     positions = split.offsets[chosen][None, :] + np.arange(length)[:, None]
     text = torch.from_numpy(split.tokens[positions].astype(np.int64))
@@ -91,7 +100,7 @@ def summarize_profile(profile: np.ndarray) -> dict[str, float]:
 def gradient_flow(trained: RecurrentClassifier, initial: RecurrentClassifier, split: EncodedSplit, *, length: int, reviews: int, seed: int) -> dict[str, Any]:
     """The gradient profile of the trained model and of a fresh one, on the same reviews."""
     text, labels = sample_batch(split, length, reviews, seed)
-    result: dict[str, Any] = {"length": length, "reviews": reviews, "sample_seed": seed, "edge": EDGE}
+    result: dict[str, Any] = {"length": text.shape[0], "reviews": text.shape[1], "sample_seed": seed, "edge": EDGE}
     for name, model in (("trained", trained), ("initial", initial)):
         profile = position_gradients(model, text, labels)
         result[name] = {"profile": [float(v) for v in profile], **summarize_profile(profile)}

@@ -17,8 +17,9 @@ rule train:
         "logs/benchmarks/train/{arch}-seed{seed}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    # The LSTM does four gates' work per token, about four times an RNN's: two threads for it
-    # and one for each RNN let `--cores 2` finish all four in about the LSTM's time.
+    # The LSTM does four gates' work per token, about four times an RNN's: it gets two threads
+    # (1.65× one thread's speed on this 2-core machine), each RNN one. With `--cores 2` the
+    # RNN jobs share the two cores, and the LSTM runs alone on both.
     threads: get_train_threads
     resources:
         mem_mb=3000,
