@@ -79,7 +79,8 @@ def position_gradients(model: RecurrentClassifier, text: torch.Tensor, labels: t
         handle.remove()
     gradient = captured[0].grad
     # gradient = [length, batch, emb dim]
-    return torch.linalg.vector_norm(gradient, dim=2).mean(dim=1).double().numpy()
+    # In float64: squaring float32 values below ~1e-19 would underflow to zero.
+    return torch.linalg.vector_norm(gradient.double(), dim=2).mean(dim=1).numpy()
 
 
 def summarize_profile(profile: np.ndarray) -> dict[str, float]:
