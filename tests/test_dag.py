@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from imdb_rnn.config import load_params
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
@@ -123,7 +124,8 @@ def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
     assert result.returncode == 0, result.stdout + result.stderr
     blocks = result.stdout.split("rule ")
     train = [b for b in blocks if b.startswith("train:")]
-    assert len(train) == 4  # one per architecture with the project's single seed
+    project = load_params(ROOT / "params.yaml").train
+    assert len(train) == len(project.archs) * len(project.all_seeds)  # one per architecture and seed
     assert all("gres=gpu:1" in b and "slurm_partition=gpu" in b for b in train)
 
 

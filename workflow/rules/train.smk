@@ -18,7 +18,7 @@ rule train:
     conda:
         "../envs/pipeline.yaml"
     # The LSTM does four gates' work per token, about four times an RNN's: it gets two threads
-    # (1.65× one thread's speed on this 2-core machine), each RNN one. With `--cores 2` the
+    # (1.7× one thread's speed on this 2-core machine), each RNN one. With `--cores 2` the
     # RNN jobs share the two cores, and the LSTM runs alone on both.
     threads: get_train_threads
     resources:
