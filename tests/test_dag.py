@@ -23,6 +23,7 @@ SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 def _normalise(cmd: str) -> str:
     cmd = re.sub(r"\s*(?:> \S+ 2>&1|2>&1 \| tee \S+)\s*$", "", cmd.strip())
     cmd = re.sub(r"--threads \d+", "--threads N", cmd)
+    cmd = re.sub(r"--max-threads (?:\d+|auto)", "--max-threads N", cmd)
     return " ".join(cmd.split())
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from imdb_rnn import training
+from imdb_rnn import threads, training
 from imdb_rnn.batching import BatchLoader, eval_batches
 from imdb_rnn.config import ModelParams, TrainParams
 from imdb_rnn.dataset import EncodedSplit, load_split, save_split
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ModelParams(class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embedding_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.2)
 TRAIN = TrainParams(archs=["tiny"], epochs=3, seed=11, batch_size=8, lr=0.02, device="cpu")
 # Keys whose values are wall-clock measurements, so two equal runs differ in them.
-TIMING_KEYS = {"train_seconds", "train_tokens_per_second"}
+TIMING_KEYS = {"train_seconds", "train_tokens_per_second", "thread_seconds"}
 PARAMS_YAML = """\
 embedding: {init: word2vec, dim: 8}
 train: {archs: [tiny], epochs: 3, seed: 11, batch_size: 8, lr: 0.02, device: cpu}
@@ -155,6 +156,35 @@ def test_cli_run_lowers_the_loss_and_writes_every_output(prepared, tmp_path):
     assert out.structure.read_text().startswith("TinyRNN(\n  (embedding): Embedding(")
     assert metrics["rnn_params"] == rnn_parameter_count(model)
     assert not out.resume.exists()
+
+
+@pytest.mark.skipif(threads.available_cores() < 2, reason="needs two cores")
+def test_an_lstm_run_that_grows_onto_an_idle_core_matches_the_fixed_run(data, reference, tmp_path, monkeypatch, capsys):
+    # a machine where the other core is always idle: the governor grows at its first look
+    monkeypatch.setattr(threads, "read_cpu_sample", lambda: threads.CpuSample(time.monotonic(), 0.0, 0.0))
+    monkeypatch.setattr(threads, "POLL_SECONDS", 0.0)
+    before = torch.get_num_threads()
+    try:
+        grown = run_training("tiny", TINY, TRAIN, data, outputs_in(tmp_path), seed=11, threads=1, max_threads=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert "threads 1 -> 2 at" in capsys.readouterr().out
+    assert grown["threads"] == 1 and grown["max_threads"] == 2 and set(grown["thread_seconds"]) == {"1", "2"}
+    fixed = reference["metrics"]
+    assert fixed["max_threads"] == 1 and set(fixed["thread_seconds"]) == {"1"}
+    assert {k: v for k, v in stable(grown).items() if k != "max_threads"} == {k: v for k, v in stable(fixed).items() if k != "max_threads"}
+
+
+def test_only_thread_invariant_cells_on_the_cpu_may_grow(capsys):
+    rnn = TINY.model_copy(update={"cell": "rnn"})
+    assert not training._governor(rnn, torch.device("cpu"), 1, 2).elastic
+    assert "rnn cells keep 1 thread(s): their results depend on the thread count" in capsys.readouterr().out
+    assert not training._governor(TINY, torch.device("cuda"), 1, 2).elastic
+    lstm = training._governor(TINY, torch.device("cpu"), 1, 64)
+    assert lstm.limit == max(1, threads.available_cores())  # never more threads than cores
+    with pytest.raises(UserError, match="max_threads"):
+        training._governor(TINY, torch.device("cpu"), 2, 1)
 
 
 def test_same_seed_gives_identical_metrics(data, reference, tmp_path):

@@ -100,12 +100,9 @@ class RecurrentClassifier(nn.Module):
         embedded = self.dropout(self.embedding(text))
         # embedded = [sent len, batch size, emb dim]
         if lengths is None:
-            _output, hidden = self.rnn_layer(embedded)
+            _output, state = self.rnn_layer(embedded)
             # output = [sent len, batch size, hid dim * n directions]
-            if self.is_lstm:
-                hidden, _cell = hidden
-            # hidden = [n layers * n directions, batch size, hid dim]; last layer's rows come last
-            finals = [hidden[-2], hidden[-1]] if self.bidirectional else [hidden[-1]]
+            finals = self._last_layer_finals(state)
         else:
             finals = self._final_hidden_padded(embedded, lengths)
         return self._classify(finals)
@@ -118,10 +115,14 @@ class RecurrentClassifier(nn.Module):
         """
         embedded = self.dropout(self.embedding(text))
         packed = nn.utils.rnn.pack_padded_sequence(embedded, lengths.cpu(), enforce_sorted=False)
-        _output, hidden = self.rnn_layer(packed)
-        if self.is_lstm:
-            hidden, _cell = hidden
-        return self._classify([hidden[-2], hidden[-1]] if self.bidirectional else [hidden[-1]])
+        _output, state = self.rnn_layer(packed)
+        return self._classify(self._last_layer_finals(state))
+
+    def _last_layer_finals(self, state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
+        """The last layer's final hidden state per direction, from the recurrent layer's state."""
+        hidden = state[0] if self.is_lstm else state  # an LSTM's state is (hidden, cell)
+        # hidden = [n layers * n directions, batch size, hid dim]; last layer's rows come last
+        return [hidden[-2], hidden[-1]] if self.bidirectional else [hidden[-1]]
 
     def _classify(self, finals: list[torch.Tensor]) -> torch.Tensor:
         # finals = the last layer's final hidden state per direction, each [batch size, hid dim]

@@ -10,7 +10,8 @@ once on the test split.
 
 Reproducible: one seed fixes the initialisation, the dropout masks (torch's generator) and
 the batch order (drawn from seed and epoch alone), so two runs on the same CPU with the same
-thread count report identical metrics.
+thread count report identical metrics. A bi-LSTM's metrics are the same at any thread count,
+so its job may take idle cores as they free up (``max_threads``; see :mod:`imdb_rnn.threads`).
 
 Resumable: after each completed epoch the whole training state (weights, optimizer, torch
 RNG state, history, best weights) is saved atomically to the resume path. Rerunning the
@@ -46,6 +47,7 @@ from .errors import UserError
 from .fileio import atomic_path, write_json, write_text
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
 from .provenance import code_version
+from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, available_cores
 from .vocab import PAD_ID
 
 # The contract's six columns (DESIGN.md §5), then the gradient norms of the training loop:
@@ -202,6 +204,28 @@ def configure_cpu(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _governor(model_params: ModelParams, device: torch.device, threads: int, max_threads: int) -> ThreadGovernor:
+    """Elastic threads for a thread-invariant cell on the CPU; fixed ones for everything else."""
+    if max_threads < threads:
+        raise UserError(f"max_threads ({max_threads}) is below threads ({threads}); raise it or leave it out")
+    max_threads = max(threads, min(max_threads, available_cores()))
+    elastic = device.type == "cpu" and model_params.cell in THREAD_INVARIANT_CELLS
+    if max_threads > threads and not elastic:
+        print(f"note: {model_params.cell} cells keep {threads} thread(s): their results depend on the thread count", flush=True)
+    return ThreadGovernor(
+        base=threads,
+        limit=max_threads if elastic else threads,
+        set_threads=torch.set_num_threads,
+        log=lambda message: print(message, flush=True),
+    )
+
+
+def _describe_threads(governor: ThreadGovernor) -> str:
+    if governor.elastic:
+        return f"{governor.base} thread(s), up to {governor.limit} when cores are idle"
+    return f"{governor.base} thread(s)"
+
+
 def resolve_device(requested: str) -> torch.device:
     """``auto`` → cuda when available, else cpu; ``cuda`` without a GPU is an error."""
     if requested == "auto":
@@ -305,6 +329,7 @@ def run_training(
     *,
     seed: int,
     threads: int = 1,
+    max_threads: int | None = None,
     embedding: np.ndarray | None = None,
     embedding_init: str = "random",
 ) -> dict[str, Any]:
@@ -314,10 +339,14 @@ def run_training(
     initialisation; ``embedding_init`` names where it came from. ``train_seconds`` in the
     metrics is the wall time of all epochs (training and validation);
     ``train_tokens_per_second`` counts only the training loops (tokens read / seconds in them).
+
+    ``threads`` CPU threads to start with; up to ``max_threads`` (default: ``threads``) when
+    cores sit idle, for cells whose results do not depend on the thread count.
     """
     data.check_ids()
     configure_cpu(threads)
     run_device = resolve_device(train_params.device)
+    governor = _governor(model_params, run_device, threads, threads if max_threads is None else max_threads)
     config = resolved_config(model_params, train_params, seed, embedding_init, embedding)
     expected_hash = config_hash(config, data)
 
@@ -326,7 +355,7 @@ def run_training(
     optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
     criterion = nn.BCEWithLogitsLoss().to(run_device)
     print(
-        f"{arch} (seed {seed}, {run_device}, {threads} thread(s)): {rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
+        f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): {rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
     )
 
@@ -340,12 +369,13 @@ def run_training(
         history, best = state["history"], state["best"]
         print(f"resuming {arch} after epoch {state['epoch']} from {outputs.resume}", flush=True)
 
-    valid_loader = BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device)
+    valid_loader = governor.watch(BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device))
     for epoch in range(len(history) + 1, train_params.epochs + 1):
         started = time.perf_counter()
         plan = train_batches(data.train.lengths, train_params.batch_size, seed, epoch)
         try:
-            trained = train(model, BatchLoader(data.train, plan.batches, run_device), optimizer, criterion, desc=f"{arch} epoch {epoch} train")
+            loader = governor.watch(BatchLoader(data.train, plan.batches, run_device))
+            trained = train(model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train")
         except Diverged as exc:
             kept = f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}" if history else "no epoch had completed, so there is no resume state"
             raise UserError(
@@ -392,9 +422,9 @@ def run_training(
 
     assert best is not None  # epochs >= 1 is validated by TrainParams
     model.load_state_dict(best["state_dict"])
-    test_loader = BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device)
+    test_loader = governor.watch(BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device))
     tested = evaluate(model, test_loader, criterion, desc=f"{arch} test (epoch {best['epoch']} weights)")
-    metrics = _metrics(arch, model, history, best, tested, seed=seed, device=run_device, threads=threads, embedding_init=embedding_init)
+    metrics = _metrics(arch, model, history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
     print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
 
     write_text(outputs.structure, str(model) + "\n")
@@ -425,7 +455,7 @@ def _metrics(
     *,
     seed: int,
     device: torch.device,
-    threads: int,
+    governor: ThreadGovernor,
     embedding_init: str,
 ) -> dict[str, Any]:
     loop_seconds = sum(row["train_loop_seconds"] for row in history)
@@ -446,7 +476,10 @@ def _metrics(
         "empty_train_reviews_skipped": history[-1]["empty_skipped"],
         "seed": seed,
         "device": device.type,
-        "threads": threads,
+        "threads": governor.base,
+        "max_threads": governor.limit,
+        # seconds of the run at each thread count, e.g. {"1": 1480.2, "2": 903.5}
+        "thread_seconds": {str(count): seconds for count, seconds in sorted(governor.thread_seconds().items())},
         "embedding_init": embedding_init,
         "code_version": code_version(),
     }

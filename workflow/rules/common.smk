@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from snakemake.exceptions import WorkflowError
 
 from imdb_rnn.config import parse_params
 from imdb_rnn.errors import UserError
@@ -76,6 +77,7 @@ CODE = {
     "train": [
         "workflow/scripts/train.py",
         "src/imdb_rnn/training.py",
+        "src/imdb_rnn/threads.py",
         "src/imdb_rnn/models.py",
         "src/imdb_rnn/batching.py",
         "src/imdb_rnn/vocab.py",
@@ -88,6 +90,7 @@ CODE = {
         "src/imdb_rnn/models.py",
         "src/imdb_rnn/dataset.py",
         "src/imdb_rnn/training.py",
+        "src/imdb_rnn/threads.py",
     ],
     "summarize": ["workflow/scripts/summarize.py", "src/imdb_rnn/summarize.py"],
     "report": [
@@ -142,8 +145,15 @@ def get_params(stage):
     return json.dumps(values, sort_keys=True)
 
 
-def get_train_threads(wildcards):
-    return 2 if PARAMS.models[wildcards.arch].cell == "lstm" else 1
+def get_max_threads(wildcards, threads):
+    """Every core given to Snakemake (--cores): the most a train job may grow to.
+
+    Without --cores (e.g. a cluster executor) a job stays at its declared threads.
+    """
+    try:
+        return max(threads, workflow.cores)
+    except WorkflowError:
+        return threads
 
 
 def get_run_outputs(name):

@@ -17,10 +17,11 @@ rule train:
         "logs/benchmarks/train/{arch}-seed{seed}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    # The LSTM does four gates' work per token, about four times an RNN's: it gets two threads
-    # (1.7× one thread's speed on this 2-core machine), each RNN one. With `--cores 2` the
-    # RNN jobs share the two cores, and the LSTM runs alone on both.
-    threads: get_train_threads
+    # One thread each, so that all four start at once with `--cores 2`. The LSTM (four times an
+    # RNN's work per token) then grows onto any core Snakemake was given that sits idle once
+    # the RNN jobs finish (imdb_rnn/threads.py: only cells whose results do not depend on the
+    # thread count grow; the RNNs keep one).
+    threads: 1
     resources:
         mem_mb=3000,
     params:
@@ -28,8 +29,9 @@ rule train:
         values=get_params("train"),
         data=lambda wildcards, input: get_folder(input.data[0]),
         resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
+        max_threads=get_max_threads,
     shell:
         "python workflow/scripts/train.py --params {params.config_file} --arch {wildcards.arch} --seed {wildcards.seed} "
         "--data {params.data} --embedding {input.embedding} --checkpoint {output.checkpoint} "
         "--resume {params.resume} --metrics {output.metrics} --history {output.history} "
-        "--structure {output.structure} --threads {threads} 2>&1 | tee {log}"
+        "--structure {output.structure} --threads {threads} --max-threads {params.max_threads} 2>&1 | tee {log}"

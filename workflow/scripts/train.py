@@ -4,7 +4,7 @@
         --data data/prepared --embedding data/embeddings/embedding.npy \\
         --checkpoint models/bilstm2.pt --resume models/resume/bilstm2-s1234.pt \\
         --metrics results/metrics/bilstm2.json --history results/history/bilstm2.csv \\
-        --structure results/models/bilstm2.txt --threads 1
+        --structure results/models/bilstm2.txt --threads 1 --max-threads auto
 
 Reads `models.<arch>`, `train.*` and `embedding.init` from params.yaml, and from --data the
 prepared `train.npz`, `valid.npz`, `test.npz` and `tokenizer.json`. Interrupted? Rerun the
@@ -19,6 +19,7 @@ from pathlib import Path
 from imdb_rnn.config import load_params
 from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.threads import available_cores
 from imdb_rnn.training import OutputPaths, TrainData, load_embedding, run_training
 from imdb_rnn.vocab import load_tokenizer, vocab_fingerprint
 
@@ -37,10 +38,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics", required=True, help="where to write the metrics (.json)")
     parser.add_argument("--history", required=True, help="where to write the per-epoch history (.csv)")
     parser.add_argument("--structure", required=True, help="where to write print(model) (.txt)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: parallel jobs share the cores)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads to start with (default 1: parallel jobs share the cores)")
+    parser.add_argument(
+        "--max-threads",
+        default=None,
+        help="grow to this many threads while cores sit idle, 'auto' = every core this process may use "
+        "(default: --threads); only models whose results do not depend on the thread count grow (the LSTM)",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.max_threads is None:
+        args.max_threads = args.threads
+    elif args.max_threads == "auto":
+        args.max_threads = max(args.threads, available_cores())
+    elif not args.max_threads.isdigit() or int(args.max_threads) < args.threads:
+        parser.error(f"--max-threads must be 'auto' or a whole number no smaller than --threads ({args.threads}), not {args.max_threads!r}")
+    else:
+        args.max_threads = int(args.max_threads)
     if args.seed is not None and args.seed < 0:
         parser.error("--seed must be 0 or more")
     return args
@@ -80,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
         seed=params.train.seed if args.seed is None else args.seed,
         threads=args.threads,
+        max_threads=args.max_threads,
         embedding=embedding,
         embedding_init=embedding_init,
     )
