@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, TIMING_KEYS
 from imdb_rnn import fileio
 from imdb_rnn.dataset import EncodedSplit, save_split
 from imdb_rnn.errors import UserError
@@ -31,7 +31,6 @@ train: {archs: [small], epochs: 6, seed: 5, batch_size: 16, lr: 0.01, device: cp
 models:
   small: {class_name: SmallLSTM, title: small bi-LSTM, cell: lstm, embedding_dim: 16, hidden_dim: 32, num_layers: 2, bidirectional: true, dropout: 0.2}
 """
-TIMING_KEYS = {"train_seconds", "train_tokens_per_second"}
 
 
 def _reviews(n: int, seed: int) -> tuple[list[str], list[int]]:

@@ -125,7 +125,7 @@ def test_part1_opening_is_filled_from_params_and_results(md: str) -> None:
     assert "Here are the information of the structure of each model." in md
     assert "split 70/30 (seed 1234) into 17,500 training and 7,500 validation reviews; the 25,000 test reviews" in md
     assert "**Embedding initialisation:** word2vec: 100-d vectors" in md and "99.96% of the vocabulary" in md
-    assert "**Hardware:** cpu, 1 torch thread(s) per run." in md
+    assert "**Hardware:** cpu, 1 torch thread(s) per run (2-level bi-LSTM: 1–2, growing onto idle cores)." in md
 
 
 def test_model_blocks_are_the_printouts_in_the_original_order(md: str) -> None:

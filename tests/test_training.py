@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import TIMING_KEYS
 from imdb_rnn import threads, training
 from imdb_rnn.batching import BatchLoader, eval_batches
 from imdb_rnn.config import ModelParams, TrainParams
@@ -27,8 +28,6 @@ from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_finger
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ModelParams(class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embedding_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.2)
 TRAIN = TrainParams(archs=["tiny"], epochs=3, seed=11, batch_size=8, lr=0.02, device="cpu")
-# Keys whose values are wall-clock measurements, so two equal runs differ in them.
-TIMING_KEYS = {"train_seconds", "train_tokens_per_second", "thread_seconds"}
 PARAMS_YAML = """\
 embedding: {init: word2vec, dim: 8}
 train: {archs: [tiny], epochs: 3, seed: 11, batch_size: 8, lr: 0.02, device: cpu}

@@ -164,6 +164,17 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _threads_text(params: Params, metrics: Mapping[str, Mapping[str, Any]]) -> str:
+    """The torch threads of the runs, e.g. "1 torch thread(s) per run (2-level bi-LSTM: 1–2, growing
+    onto idle cores)": a job whose results do not depend on its thread count may grow
+    (imdb_rnn/threads.py); ``thread_seconds`` says what each run used."""
+    used = {arch: sorted({int(t) for t in m.get("thread_seconds") or [m["threads"]]}) for arch, m in metrics.items()}
+    fixed = sorted({counts[0] for counts in used.values() if len(counts) == 1})
+    grown = [f"{params.models[arch].title}: {counts[0]}–{counts[-1]}" for arch, counts in used.items() if len(counts) > 1]
+    text = f"{_and([str(t) for t in fixed])} torch thread(s) per run" if fixed else "torch threads per run"
+    return text + (f" ({'; '.join(grown)}, growing onto idle cores)" if grown else "")
+
+
 def _symbol(name: str) -> TexRaw:
     """``f1`` -> ``f_{1}``, ``f_a`` -> ``f_{a}``, ``alpha`` -> ``\\alpha`` (sympy's LaTeX)."""
     return TexRaw(sp.latex(sp.Symbol(name)))
@@ -250,8 +261,7 @@ def _part1(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any]
         "n": ns[-1],
         "embedding": _embedding_text(embedding, sorted({m["embedding_init"] for m in metrics.values()}), data["unsup_reviews"]),
         "devices": _and(sorted({m["device"] for m in metrics.values()})),
-        # every thread count a run used: a bi-LSTM job grows onto idle cores (imdb_rnn/threads.py)
-        "threads": _and([str(t) for t in sorted({int(t) for m in metrics.values() for t in m.get("thread_seconds") or [m["threads"]]})]),
+        "threads": _threads_text(params, metrics),
         "labelled": _count(splits["train"]["reviews"] + splits["valid"]["reviews"]),
         "train": _count(splits["train"]["reviews"]),
         "valid": _count(splits["valid"]["reviews"]),

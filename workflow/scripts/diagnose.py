@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reviews", type=int, default=256, help="reviews measured (default 256)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the review sample (default 0)")
     args = parser.parse_args(argv)
-    if min(args.length, args.reviews) < 1 or args.length < 20:
+    if args.length < 20 or args.reviews < 1:
         parser.error("--length must be at least 20 and --reviews at least 1")
     return args
 
