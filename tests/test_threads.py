@@ -126,10 +126,9 @@ def test_watch_keeps_the_batches_and_their_length_and_polls_before_each():
     assert list(watched) == [10, 20, 30] and polls == [0, 1, 2]
 
 
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux's /proc/stat; elsewhere the governor never grows (tested above)")
 def test_reads_this_machines_cpu_time():
     first = read_cpu_sample()
-    if first is None:
-        pytest.skip("no /proc/stat here")
     deadline = time.process_time() + 0.3
     while time.process_time() < deadline:
         pass
