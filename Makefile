@@ -1,27 +1,40 @@
 # Two commands on a fresh machine:
 #   make report   # installs into .venv, runs the whole pipeline, writes report/
 #   make test     # installs into .venv, runs the tests
-# Knobs: make report CORES=4   make install TORCH="torch==2.13.0"
+# Also: make verify (does this machine reproduce the published run?), make lock, make benchmark.
+# Knobs: make report CORES=4   make install TORCH="torch==2.13.0"   make install LOCK=no
 
 VENV  ?= .venv
 CORES ?= all
 # The CPU build of 2.13.0 is what this project is measured with; any 2.x satisfies pyproject.
 TORCH ?= torch==2.13.0
+# Exact versions and hashes of every other package (requirements/lock.txt, resolved on
+# Python 3.11). auto: use the lock where python3 is 3.11, else install pyproject's ranges.
+LOCK  ?= auto
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCKFILE := requirements/lock.txt
 
 # The stage programs are called as `python workflow/scripts/…`: run them with the venv's Python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install report pdf test benchmark clean
+.PHONY: install report pdf test verify lock benchmark clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCKFILE)
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[test]"
+	@if [ "$(LOCK)" = yes ] || { [ "$(LOCK)" = auto ] && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; }; then \
+	  echo "installing the locked versions ($(LOCKFILE))"; \
+	  $(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCKFILE) && \
+	  $(PY) -m pip install --quiet --no-deps -e . ; \
+	else \
+	  echo "note: $(LOCKFILE) is resolved for Python 3.11; installing pyproject.toml's ranges instead (numbers may differ from the published run: see README, Reproducibility)"; \
+	  $(PY) -m pip install --quiet -e ".[test]" ; \
+	fi
+	$(PY) -m pip check
 	touch $@
 
 report: install
@@ -33,9 +46,22 @@ pdf: install
 test: install
 	$(PY) -m pytest
 
+# Does this machine reproduce the published run (dvc.lock, results/runs)? Exit 0 only if so.
+verify: install
+	snakemake --cores $(CORES) verify
+
+# Re-resolve requirements/lock.txt from pyproject.toml (needs the package index).
+lock:
+	python3 -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools
+	.venv-lock/bin/pip-compile --quiet --generate-hashes --extra test --strip-extras \
+	    --unsafe-package torch --no-emit-index-url --no-emit-find-links \
+	    --constraint requirements/torch-cpu.txt --output-file $(LOCKFILE) pyproject.toml
+
 benchmark: install
 	$(PY) workflow/scripts/benchmark_prepare.py
 	$(PY) workflow/scripts/benchmark_train.py
+	$(PY) workflow/scripts/benchmark_numerics.py
 
 clean:
 	rm -rf .snakemake logs
