@@ -12,6 +12,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/gradcheck.smk"
 include: "workflow/rules/diagnose.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/verify.smk"
 
 
 rule all:

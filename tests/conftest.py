@@ -1,6 +1,16 @@
-"""Shared fixtures: the tiny archive and a params.yaml that points at it."""
+"""Shared fixtures: the tiny archive and a params.yaml that points at it.
+
+Every test runs under the pipeline's default numeric pin (``numerics.cpu: avx2``), set here
+before any test module loads numpy or torch, so that exact numbers mean the same on every
+x86-64 machine (see imdb_rnn.numerics).
+"""
 
 from __future__ import annotations
+
+from imdb_rnn.numerics import DEFAULT, pin
+
+for _note in pin(DEFAULT):
+    print(_note)
 
 import shutil
 from pathlib import Path

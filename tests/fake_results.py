@@ -70,6 +70,17 @@ def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
     return "\n".join(rows) + "\n"
 
 
+# What imdb_rnn.numerics.numeric_settings records under the avx2 pin.
+NUMERICS = {
+    "setting": "avx2",
+    "env": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": None, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2", "MKL_ENABLE_INSTRUCTIONS": None},
+    "packages": {"torch": "2.13.0+cpu", "numpy": "2.4.6", "scipy": "1.17.1", "gensim": "4.4.0", "tokenizers": "0.23.3"},
+    "cpu": "AMD EPYC",
+    "kernels": {"torch_cpu_capability": "AVX2", "blas": [{"library": "openblas", "core": "Haswell", "version": "0.3.30", "module": "libscipy_openblas.so"}]},
+    "python": "3.11.7",
+}
+
+
 def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> None:
     """``<runs>/<arch>/seed<k>/{metrics.json,history.csv,model.txt}`` as the train stage writes them."""
     for arch in ARCHS:
@@ -97,6 +108,7 @@ def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS)
                 "thread_seconds": {"1": 60.0, "2": 40.0 + 10 * i} if arch == "bilstm2" else {"1": 100.0 + 10 * i},
                 "embedding_init": "word2vec",
                 "code_version": CODE_VERSIONS[i],
+                "numerics": NUMERICS,
             }
             (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
             (folder / "history.csv").write_text(history_csv(arch, i, epochs), encoding="utf-8")

@@ -183,6 +183,11 @@ def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> 
     assert re.search(r"\| Params hash \| `[0-9a-f]{12}` \|", md)
     assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
     assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md
+    assert (
+        "| Numeric kernels | numerics.cpu avx2 (ATEN_CPU_CAPABILITY=avx2, MKL_CBWR=AVX2, ONEDNN_MAX_CPU_ISA=AVX2, "
+        "OPENBLAS_CORETYPE=Haswell); ATen AVX2, OpenBLAS Haswell; torch 2.13.0+cpu, numpy 2.4.6, scipy 1.17.1, "
+        "gensim 4.4.0, tokenizers 0.23.3; AMD EPYC |"
+    ) in md
 
 
 def test_gradient_flow_section_shows_the_diagnose_stage_s_ratios(md: str, tex: str, rendered: tuple[ReportInputs, Path]) -> None:

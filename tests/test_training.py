@@ -17,10 +17,11 @@ from torch import nn
 
 from conftest import TIMING_KEYS
 from imdb_rnn import threads, training
-from imdb_rnn.batching import BatchLoader, eval_batches
+from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import ModelParams, TrainParams
 from imdb_rnn.dataset import EncodedSplit, load_split, save_split
 from imdb_rnn.errors import UserError
+from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
 from imdb_rnn.models import build_model, rnn_parameter_count
 from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
 from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
@@ -191,6 +192,30 @@ def test_same_seed_gives_identical_metrics(data, reference, tmp_path):
     assert stable(again) == stable(reference["metrics"])
     other = run_training("tiny", TINY, TRAIN, data, outputs_in(tmp_path / "other"), seed=12)
     assert stable(other) != stable(reference["metrics"])
+
+
+def test_fingerprints_record_the_weights_after_the_first_batches_and_every_epoch(data, reference):
+    metrics = reference["metrics"]
+    prints = metrics["fingerprints"]
+    batches = len(train_batches(data.train.lengths, TRAIN.batch_size, 11, 1).batches)
+    assert prints["early"]["batches"] == min(EARLY_BATCHES, batches)
+    # verify's recomputation of the first steps gives the run's own record ...
+    assert training.early_fingerprint(TINY, TRAIN, data, seed=11, embedding=None) == (prints["early"]["batches"], prints["early"]["state"])
+    # ... and fewer steps give another state
+    assert training.early_fingerprint(TINY, TRAIN, data, seed=11, embedding=None, batches=2)[1] != prints["early"]["state"]
+    assert len(prints["epochs"]) == TRAIN.epochs == len(set(prints["epochs"]))
+    if batches <= EARLY_BATCHES:  # the tiny epoch is shorter than the early window: the same weights
+        assert prints["early"]["state"] == prints["epochs"][0]
+    best = torch.load(reference["outputs"].checkpoint, weights_only=True)["state_dict"]
+    assert state_fingerprint(best) == prints["epochs"][metrics["best_epoch"] - 1]
+
+
+def test_metrics_record_the_numerics_in_force(reference):
+    numerics = reference["metrics"]["numerics"]
+    assert numerics["env"]["MKL_CBWR"] == "AVX2" and numerics["env"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"  # conftest's pin
+    assert numerics["packages"]["torch"] == torch.__version__
+    assert numerics["kernels"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert numerics["cpu"]
 
 
 def crash_in_epoch(monkeypatch, epoch: int, action) -> None:

@@ -94,6 +94,12 @@ class TrainParams(_Section):
         return [self.seed] + [s for s in self.seeds or [] if s != self.seed]
 
 
+class NumericsParams(_Section):
+    cpu: Literal["avx2", "native"] = Field(
+        "avx2", description="CPU kernels: avx2 = the same on every x86-64 CPU (see imdb_rnn.numerics); native = each library's own pick"
+    )
+
+
 class ReportParams(_Section):
     title: str = "Assignment2 Report"
     course: str = "COMP-5900V 2021 Winter"
@@ -105,6 +111,7 @@ class Params(_Section):
     embedding: EmbeddingParams = EmbeddingParams()
     train: TrainParams
     models: dict[str, ModelParams]
+    numerics: NumericsParams = NumericsParams()
     report: ReportParams = ReportParams()
 
     @model_validator(mode="after")

@@ -164,6 +164,26 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _numerics_text(metrics: Mapping[str, Mapping[str, Any]]) -> str:
+    """The numeric kernels, packages and CPU the runs recorded (imdb_rnn.numerics), one line
+    per distinct record, e.g. "numerics.cpu avx2 (MKL_CBWR=AVX2, …); ATen AVX2, OpenBLAS
+    Haswell; torch 2.13.0+cpu, …; AMD EPYC"."""
+    lines = []
+    for record in metrics.values():
+        numerics = record.get("numerics")
+        if not numerics:
+            line = "not recorded (the runs predate the record)"
+        else:
+            pinned = ", ".join(f"{name}={value}" for name, value in sorted(numerics["env"].items()) if value is not None) or "nothing set"
+            kernels = numerics["kernels"]
+            blas = _and(sorted({str(entry["core"]) for entry in kernels.get("blas") or []})) or "unknown"
+            packages = ", ".join(f"{name} {version}" for name, version in numerics["packages"].items() if version)
+            line = f"numerics.cpu {numerics['setting']} ({pinned}); ATen {kernels['torch_cpu_capability']}, OpenBLAS {blas}; {packages}; {numerics['cpu']}"
+        if line not in lines:
+            lines.append(line)
+    return "; ".join(lines) if len(lines) == 1 else " | ".join(lines)
+
+
 def _threads_text(params: Params, metrics: Mapping[str, Mapping[str, Any]]) -> str:
     """The torch threads of the runs, e.g. "1 torch thread(s) per run (2-level bi-LSTM: 1–2, growing
     onto idle cores)": a job whose results do not depend on its thread count may grow
@@ -262,6 +282,7 @@ def _part1(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any]
         "embedding": _embedding_text(embedding, sorted({m["embedding_init"] for m in metrics.values()}), data["unsup_reviews"]),
         "devices": _and(sorted({m["device"] for m in metrics.values()})),
         "threads": _threads_text(params, metrics),
+        "numerics": _numerics_text(metrics),
         "labelled": _count(splits["train"]["reviews"] + splits["valid"]["reviews"]),
         "train": _count(splits["train"]["reviews"]),
         "valid": _count(splits["valid"]["reviews"]),
@@ -428,7 +449,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _provenance(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], models: Sequence[Mapping[str, Any]], devices: str, threads: str) -> dict[str, Any]:
+def _provenance(
+    params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], models: Sequence[Mapping[str, Any]], devices: str, threads: str, numerics: str
+) -> dict[str, Any]:
     return {
         "date": _report_date(),
         "commit": git_commit(),
@@ -443,6 +466,7 @@ def _provenance(params: Params, data: Mapping[str, Any], embedding: Mapping[str,
         "cpus": os.cpu_count() or "unknown",
         "devices": devices,
         "threads": threads,
+        "numerics": numerics,
         "prepare_seconds": _seconds(data["seconds"]["total"]),
         "read_seconds": _seconds(data["seconds"]["read_archive"]),
         "embed_seconds": _seconds(embedding["seconds"]),
@@ -478,7 +502,7 @@ def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
         "part2": _part2(verification),
         # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
         "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
-        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"]),
+        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"], part1["numerics"]),
         "diagnosis": _diagnosis(params, inputs, metrics) if inputs.diagnostics is not None else None,
     }
 

@@ -30,7 +30,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -44,8 +44,10 @@ from .batching import BatchLoader, eval_batches, train_batches
 from .config import ModelParams, TrainParams
 from .dataset import EncodedSplit
 from .errors import UserError
+from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .fileio import atomic_path, write_json, write_text
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
+from .numerics import numeric_settings
 from .provenance import code_version
 from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, available_cores
 from .vocab import PAD_ID
@@ -65,7 +67,8 @@ HISTORY_COLUMNS = (
     "rnn_grad_norm_mean",
     "rnn_grad_norm_max",
 )
-RESUME_FORMAT = 1
+# 2: history rows carry the weights' fingerprints (format 1 states are ignored, with a note)
+RESUME_FORMAT = 2
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
 # file, where every redraw is kept.
 PROGRESS_INTERVAL_TTY = 0.5
@@ -109,8 +112,18 @@ def _grad_norm(parameters: Sequence[nn.Parameter]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
 
 
-def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer, criterion: nn.Module, desc: str = "train") -> EpochResult:
-    """One training epoch over ``iterator``; raises :class:`Diverged` on a non-finite loss."""
+def train(
+    model: nn.Module,
+    iterator: Batches,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    desc: str = "train",
+    after_step: Callable[[int], None] | None = None,
+) -> EpochResult:
+    """One training epoch over ``iterator``; raises :class:`Diverged` on a non-finite loss.
+
+    ``after_step(n)`` is called after the optimizer step of the n-th batch (1-based).
+    """
     model.train()
     loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
     everything = [p for p in model.parameters() if p.requires_grad]
@@ -128,6 +141,8 @@ def train(model: nn.Module, iterator: Batches, optimizer: torch.optim.Optimizer,
             loss.backward()
             norms.append(torch.stack([_grad_norm(everything), _grad_norm(recurrent)]))
             optimizer.step()
+            if after_step is not None:
+                after_step(number)
             # Sums over examples, not a mean of batch means: batches differ in size.
             loss_sum += loss_value * len(labels)
             correct += int(((logits > 0).float() == labels).sum())
@@ -320,6 +335,51 @@ def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
     write_text(path, "\n".join(lines) + "\n")
 
 
+def start_run(
+    model_params: ModelParams, train_params: TrainParams, vocab_size: int, *, seed: int, device: torch.device, embedding: np.ndarray | None
+) -> tuple[RecurrentClassifier, torch.optim.Optimizer, nn.Module]:
+    """The model as ``seed`` initialises it, its optimizer and loss: every run starts here."""
+    torch.manual_seed(seed)
+    model = build_model(model_params, vocab_size, pad_idx=PAD_ID, embedding=embedding).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
+    return model, optimizer, nn.BCEWithLogitsLoss().to(device)
+
+
+class _EarlyFingerprint:
+    """An ``after_step`` hook that fingerprints the weights after the ``batches``-th step."""
+
+    def __init__(self, model: nn.Module, batches: int):
+        self.model, self.batches, self.value = model, batches, None
+
+    def __call__(self, number: int) -> None:
+        if number == self.batches:
+            self.value = state_fingerprint(self.model.state_dict())
+
+
+def early_fingerprint(
+    model_params: ModelParams,
+    train_params: TrainParams,
+    data: TrainData,
+    *,
+    seed: int,
+    embedding: np.ndarray | None,
+    batches: int = EARLY_BATCHES,
+    desc: str = "verify",
+) -> tuple[int, str]:
+    """(n, fingerprint of the weights after the first n batches of epoch 1) on the CPU.
+
+    Exactly the first steps of :func:`run_training` with the same seed and data, stopped
+    early: the number a published run records as ``fingerprints.early``. The caller sets
+    the thread count.
+    """
+    device = torch.device("cpu")
+    model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=device, embedding=embedding)
+    plan = train_batches(data.train.lengths, train_params.batch_size, seed, 1)
+    count = min(batches, len(plan.batches))
+    train(model, BatchLoader(data.train, plan.batches[:count], device), optimizer, criterion, desc=desc)
+    return count, state_fingerprint(model.state_dict())
+
+
 def run_training(
     arch: str,
     model_params: ModelParams,
@@ -332,6 +392,7 @@ def run_training(
     max_threads: int | None = None,
     embedding: np.ndarray | None = None,
     embedding_init: str = "random",
+    numerics: str | None = None,
 ) -> dict[str, Any]:
     """Train ``arch`` with ``seed``, write the outputs of DESIGN.md §5, return the metrics.
 
@@ -342,6 +403,9 @@ def run_training(
 
     ``threads`` CPU threads to start with; up to ``max_threads`` (default: ``threads``) when
     cores sit idle, for cells whose results do not depend on the thread count.
+    ``numerics`` names the kernel setting the process was pinned to (``numerics.cpu``); the
+    metrics record it with the kernels, packages and CPU in force (``numerics``) and the
+    weights' fingerprints (``fingerprints``), which ``verify`` compares on other machines.
     """
     data.check_ids()
     configure_cpu(threads)
@@ -350,10 +414,7 @@ def run_training(
     config = resolved_config(model_params, train_params, seed, embedding_init, embedding)
     expected_hash = config_hash(config, data)
 
-    torch.manual_seed(seed)
-    model = build_model(model_params, data.vocab_size, pad_idx=PAD_ID, embedding=embedding).to(run_device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
-    criterion = nn.BCEWithLogitsLoss().to(run_device)
+    model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
     print(
         f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): {rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
@@ -375,7 +436,8 @@ def run_training(
         plan = train_batches(data.train.lengths, train_params.batch_size, seed, epoch)
         try:
             loader = governor.watch(BatchLoader(data.train, plan.batches, run_device))
-            trained = train(model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train")
+            early = _EarlyFingerprint(model, min(EARLY_BATCHES, len(plan.batches)) if epoch == 1 else 0)
+            trained = train(model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train", after_step=early)
         except Diverged as exc:
             kept = f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}" if history else "no epoch had completed, so there is no resume state"
             raise UserError(
@@ -396,6 +458,9 @@ def run_training(
             "tokens_total": plan.tokens_total,
             "tokens_kept": plan.tokens_kept,
             "empty_skipped": plan.empty_skipped,
+            # the weights after this epoch's training, and (epoch 1) after its first batches
+            "fingerprint": state_fingerprint(model.state_dict()),
+            **({"early_batches": early.batches, "early_fingerprint": early.value} if epoch == 1 else {}),
         }
         history.append(row)
         if best is None or validated.loss < best["valid_loss"]:
@@ -425,6 +490,7 @@ def run_training(
     test_loader = governor.watch(BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device))
     tested = evaluate(model, test_loader, criterion, desc=f"{arch} test (epoch {best['epoch']} weights)")
     metrics = _metrics(arch, model, history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
+    metrics["numerics"] = numeric_settings(numerics)
     print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
 
     write_text(outputs.structure, str(model) + "\n")
@@ -482,6 +548,10 @@ def _metrics(
         "thread_seconds": {str(count): seconds for count, seconds in sorted(governor.thread_seconds().items())},
         "embedding_init": embedding_init,
         "code_version": code_version(),
+        "fingerprints": {
+            "early": {"batches": history[0]["early_batches"], "state": history[0]["early_fingerprint"]},
+            "epochs": [row["fingerprint"] for row in history],
+        },
     }
 
 

@@ -58,7 +58,12 @@ PDF = "report/report.pdf"
 # What each stage reads besides data: its program, the package modules it runs and the
 # params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
 # and "params"), as DVC's deps and params do.
-CORE = ["src/imdb_rnn/config.py", "src/imdb_rnn/errors.py", "src/imdb_rnn/fileio.py"]
+CORE = [
+    "src/imdb_rnn/config.py",
+    "src/imdb_rnn/errors.py",
+    "src/imdb_rnn/fileio.py",
+    "src/imdb_rnn/numerics.py",
+]
 CODE = {
     "download": ["workflow/scripts/download.py", "src/imdb_rnn/download.py"],
     "prepare": [
@@ -77,6 +82,7 @@ CODE = {
     "train": [
         "workflow/scripts/train.py",
         "src/imdb_rnn/training.py",
+        "src/imdb_rnn/fingerprint.py",
         "src/imdb_rnn/threads.py",
         "src/imdb_rnn/models.py",
         "src/imdb_rnn/batching.py",
@@ -105,7 +111,7 @@ CODE = {
 PARAM_KEYS = {
     "download": ["data.url", "data.sha256"],
     "prepare": ["data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"],
-    "embed": ["embedding"],
+    "embed": ["embedding", "numerics"],
     "train": [
         "train.epochs",
         "train.batch_size",
@@ -113,9 +119,10 @@ PARAM_KEYS = {
         "train.device",
         "embedding.init",
         "models",
+        "numerics",
     ],
-    "gradcheck": [],
-    "diagnose": [],
+    "gradcheck": ["numerics"],
+    "diagnose": ["numerics"],
     "summarize": ["train.archs", "train.seed", "train.seeds"],
     "report": ["*"],  # the whole file: the report shows its hash
     "pdf": [],

@@ -14,7 +14,8 @@ rule diagnose:
     conda:
         "../envs/pipeline.yaml"
     params:
+        config_file=PARAMS_FILE,
         values=get_params("diagnose"),
     shell:
-        "python workflow/scripts/diagnose.py --checkpoint {input.checkpoint} --data {input.data} "
+        "python workflow/scripts/diagnose.py --params {params.config_file} --checkpoint {input.checkpoint} --data {input.data} "
         "--out {output} > {log} 2>&1"

@@ -11,5 +11,8 @@ rule gradcheck:
         "logs/gradcheck/gradcheck.log",
     conda:
         "../envs/pipeline.yaml"
+    params:
+        config_file=PARAMS_FILE,
+        values=get_params("gradcheck"),
     shell:
-        "python workflow/scripts/gradcheck.py --problem {input.problem} --out {output} > {log} 2>&1"
+        "python workflow/scripts/gradcheck.py --params {params.config_file} --problem {input.problem} --out {output} > {log} 2>&1"

@@ -24,6 +24,10 @@ import argparse
 import time
 from pathlib import Path
 
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
+
 import numpy as np
 import torch
 from torch import nn

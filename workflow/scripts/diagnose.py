@@ -1,6 +1,6 @@
 """Stage `diagnose`: where a trained model's gradient reaches, position by position.
 
-    python workflow/scripts/diagnose.py --checkpoint models/rnn1/seed1234.pt \\
+    python workflow/scripts/diagnose.py --params params.yaml --checkpoint models/rnn1/seed1234.pt \\
         --data data/prepared/valid.npz --out results/diagnostics/rnn1.json
 
 Measures, on a seeded sample of validation reviews (their first --length tokens), the mean
@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 import torch
 
@@ -27,6 +31,7 @@ from imdb_rnn.training import configure_cpu
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="read for numerics.cpu, the CPU kernels (default: params.yaml)")
     parser.add_argument("--checkpoint", required=True, help="a train-stage checkpoint (.pt)")
     parser.add_argument("--data", required=True, help="the validation split it was trained beside (valid.npz)")
     parser.add_argument("--out", required=True, help="where to write the profiles (.json)")

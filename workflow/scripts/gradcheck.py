@@ -1,6 +1,6 @@
 """Stage ``gradcheck``: derive the Part 2 triplet-loss gradients and verify them (Q2–Q6).
 
-    python workflow/scripts/gradcheck.py --problem src/imdb_rnn/triplet_problem.yaml \
+    python workflow/scripts/gradcheck.py --params params.yaml --problem src/imdb_rnn/triplet_problem.yaml \
         --out results/triplet/verification.json
 
 Derives every gradient with sympy, checks it against torch autograd, central finite
@@ -19,6 +19,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
+
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
 from imdb_rnn.triplet import DEFAULT_PROBLEM, POINTS, SEED, failed_checks, load_problem, verify, warning_lines
@@ -33,6 +37,7 @@ def _positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="read for numerics.cpu, the CPU kernels (default: params.yaml)")
     parser.add_argument("--problem", default=str(DEFAULT_PROBLEM), help="the problem and published answers (YAML)")
     parser.add_argument("--out", required=True, help="where the verification JSON goes")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the random check points")

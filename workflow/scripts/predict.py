@@ -18,6 +18,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
+
 import torch
 from torch import nn
 

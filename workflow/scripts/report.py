@@ -17,6 +17,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
+
 from imdb_rnn.errors import run_cli
 from imdb_rnn.report import ReportInputs, write_report
 

@@ -2,9 +2,9 @@
 
     python workflow/scripts/train.py --params params.yaml --arch bilstm2 --seed 1234 \\
         --data data/prepared --embedding data/embeddings/embedding.npy \\
-        --checkpoint models/bilstm2.pt --resume models/resume/bilstm2-s1234.pt \\
-        --metrics results/metrics/bilstm2.json --history results/history/bilstm2.csv \\
-        --structure results/models/bilstm2.txt --threads 1 --max-threads auto
+        --checkpoint models/bilstm2/seed1234.pt --resume models/resume/bilstm2-seed1234.pt \\
+        --metrics results/runs/bilstm2/seed1234/metrics.json --history results/runs/bilstm2/seed1234/history.csv \\
+        --structure results/runs/bilstm2/seed1234/model.txt --threads 1 --max-threads auto
 
 Reads `models.<arch>`, `train.*` and `embedding.init` from params.yaml, and from --data the
 prepared `train.npz`, `valid.npz`, `test.npz` and `tokenizer.json`. Interrupted? Rerun the
@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from imdb_rnn.numerics import pin_from_argv
+
+pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.config import load_params
 from imdb_rnn.dataset import load_split
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         max_threads=args.max_threads,
         embedding=embedding,
         embedding_init=embedding_init,
+        numerics=params.numerics.cpu,
     )
 
 

@@ -1,0 +1,18 @@
+# Target verify (not part of `all`): does this machine reproduce the published run?
+#   snakemake --cores 2 verify      (or: make verify)
+# It has no outputs, so Snakemake runs it whenever it is asked for and never deletes anything.
+
+
+rule verify:
+    input:
+        archive=ARCHIVE,
+        lock="dvc.lock",
+    log:
+        "logs/verify/verify.log",
+    conda:
+        "../envs/pipeline.yaml"
+    threads: 1
+    params:
+        runs=RUNS,
+    shell:
+        "python workflow/scripts/verify.py --lock {input.lock} --archive {input.archive} --runs {params.runs} 2>&1 | tee {log}"
