@@ -93,13 +93,17 @@ def main() -> None:
     if args.child:
         _child(args)
         return
-    base_env = {key: value for key, value in os.environ.items() if key not in KNOBS or key == "OPENBLAS_L2_SIZE"}
+    # OpenBLAS's variables stay as the machine sets them (older builds misbehave on some
+    # processors without them); the other knobs are replaced per setting, in the child only.
+    kept = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    base_env = {key: value for key, value in os.environ.items() if key not in KNOBS or key in kept}
     preset = {key: os.environ[key] for key in KNOBS if key in os.environ}
     if preset:
-        print(f"note: the environment sets {preset}; each setting below replaces these for its child process only")
+        print(f"note: the environment sets {preset}; OpenBLAS's are kept in every row, the others replaced per row")
     rows = []
     for name, env, threads in _settings():
         command = [sys.executable, __file__, "--child", "--params", args.params, "--steps", str(args.steps), "--threads", str(threads), "--archs", *args.archs]
+        env = {key: value for key, value in env.items() if key not in kept or key not in os.environ}
         done = subprocess.run(command, env={**base_env, **env}, capture_output=True, text=True, check=True)
         rows.append((name, json.loads(done.stdout.strip().splitlines()[-1])))
         print(f"measured: {name}", file=sys.stderr, flush=True)
