@@ -18,7 +18,7 @@ LOCKFILE := requirements/lock.txt
 # The stage programs are called as `python workflow/scripts/…`: run them with the venv's Python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install report pdf test verify lock benchmark clean
+.PHONY: install params report pdf test verify lock benchmark clean
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ $(STAMP): pyproject.toml $(LOCKFILE)
 	fi
 	$(PY) -m pip check
 	touch $@
+
+# Set params.yaml keys, validated, comments kept, e.g.
+#   make params SET="data.url=/path/to/aclImdb_v1.tar.gz data.sha256=<its sha256>"
+params: install
+	@test -n "$(SET)" || { echo 'error: nothing to set; e.g. make params SET="train.epochs=3"' >&2; exit 2; }
+	$(PY) workflow/scripts/set_params.py $(SET)
 
 report: install
 	snakemake --cores $(CORES)

@@ -3,10 +3,24 @@
 # two in step. params.yaml is the only configuration: the stage programs read it themselves.
 
 
+import sys
+
+from imdb_rnn.config import load_params
+from imdb_rnn.errors import UserError
+
+# Read params.yaml ourselves first: a file that is not UTF-8 or not YAML gets the stages'
+# one-line error, not a traceback from the config loader.
+try:
+    load_params("params.yaml")
+except UserError as exc:
+    sys.exit(f"error: {exc}")
+
+
 configfile: "params.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/preflight.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/gradcheck.smk"

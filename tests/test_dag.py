@@ -40,7 +40,8 @@ def snakemake_jobs(root: Path) -> dict[str, dict]:
             continue
         elif match := re.match(r"^\s+(input|output|wildcards): (.*)$", line):
             key, value = match.groups()
-            current[key] = value if key == "wildcards" else set(value.split(", "))
+            # Snakemake marks flagged files, e.g. "… (update)", "… (ancient)": the paths are compared.
+            current[key] = value if key == "wildcards" else {re.sub(r" \(\w+\)$", "", v) for v in value.split(", ")}
         elif line.startswith("Shell command: "):
             command = line.removeprefix("Shell command: ")
             if command != "None":  # `rule all` runs nothing

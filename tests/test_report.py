@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,11 +18,12 @@ import fake_results
 from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_diagnostics, write_runs, write_stage_outputs
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.report import LATEX_MISSING, ReportInputs, build_context, build_pdf, render, tex_escape, write_report
+from imdb_rnn.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
+from imdb_rnn.report import ReportInputs, build_context, render, tex_escape, write_report
 from imdb_rnn.summarize import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended latexmk"
+NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended lmodern latexmk"
 HAS_LATEX = shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
 
 # The original's sections, in its order (shared/reference/assignment2-report.md), then ours.
@@ -266,23 +268,37 @@ def test_results_from_other_params_are_refused(tmp_path: Path, verification: dic
         build_context(inputs, load_params(inputs.params))
 
 
-def test_pdf_without_latexmk_says_how_to_install_it(rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pdf_without_latex_is_set_plain_and_says_how_to_install_it(rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     out = rendered[1]
+    real_path = os.environ["PATH"]
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no latexmk, no pdflatex
-    code = run_cli(load_script("pdf").main, ["--tex", str(out / "report.tex"), "--out", str(tmp_path / "report.pdf")])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err == f"error: {LATEX_MISSING.format(pdf=tmp_path / 'report.pdf')}\n"
-    assert "latexmk not found: install texlive-latex-base texlive-latex-recommended latexmk" in err
-    assert (out / "report.md").is_file() and (out / "report.tex").is_file()
-    assert not (tmp_path / "report.pdf").exists()
+    pdf = tmp_path / "report.pdf"
+    code = run_cli(load_script("pdf").main, ["--tex", str(out / "report.tex"), "--markdown", str(out / "report.md"), "--out", str(pdf)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.err == LATEX_MISSING.format(pdf=pdf) + "\n"
+    assert "install texlive-latex-base texlive-latex-recommended lmodern latexmk" in captured.err
+    assert "(plain text: LaTeX is not installed)" in captured.out
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    monkeypatch.setenv("PATH", real_path)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert PLAIN_BANNER in " ".join(text.split()) and "Table 1" in text
+    if shutil.which("pdffonts"):
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert "Type 3" not in fonts
+    # Without LaTeX and without the Markdown to fall back on, the one-line error names both.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert run_cli(load_script("pdf").main, ["--tex", str(out / "report.tex"), "--out", str(tmp_path / "other.pdf")]) == 2
+    assert "pass --markdown for a plain PDF" in capsys.readouterr().err
 
 
 def test_tex_compiles_to_pdf(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
     if not HAS_LATEX:
         pytest.skip(NO_LATEX)
     out = rendered[1]
-    pdf = build_pdf(out / "report.tex", tmp_path / "report.pdf")
+    pdf, typeset = build_pdf(out / "report.tex", tmp_path / "report.pdf")
+    assert typeset
     assert pdf.read_bytes()[:5] == b"%PDF-"
     # No LaTeX leftovers beside the report: the build ran in a temporary folder.
     assert sorted(p.name for p in out.iterdir()) == ["figures", "report.md", "report.tex"]

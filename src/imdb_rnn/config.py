@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -27,6 +28,11 @@ OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="64 lower-case hex digits")]
+# Architecture ids name folders and files and go on the tools' command lines: plain identifiers only.
+ARCH_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# Seeds name files (seed<k>) and seed numpy, torch and gensim: kept to what all of them take.
+MAX_SEED = 2**31 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class _Section(BaseModel):
@@ -36,20 +42,20 @@ class _Section(BaseModel):
 class DataParams(_Section):
     url: str = Field(OFFICIAL_URL, min_length=1, description="http(s) URL, file:// URL or local path of the archive")
     sha256: Sha256 = Field(OFFICIAL_SHA256, description="sha256 of the archive")
-    limit: int | None = Field(None, ge=2, description="reviews used per archive split; null = all")
-    seed: int = Field(1234, ge=0, description="seed of the train/validation split")
+    limit: int | None = Field(None, ge=2, le=10_000_000, description="reviews used per archive split; null = all")
+    seed: Seed = Field(1234, description="seed of the train/validation split")
     valid_fraction: float = Field(0.3, gt=0, lt=1, description="validation share of the training reviews")
-    vocab_size: int = Field(25000, ge=1, description="most frequent training tokens kept")
+    vocab_size: int = Field(25000, ge=1, le=10_000_000, description="most frequent training tokens kept")
 
 
 class EmbeddingParams(_Section):
     init: Literal["random", "word2vec", "glove"] = Field("word2vec", description="how the embedding starts")
-    dim: int = Field(100, ge=1, description="embedding width")
+    dim: int = Field(100, ge=1, le=4096, description="embedding width")
     glove_path: str | None = Field(None, description="GloVe text file when init=glove")
-    seed: int = Field(1, ge=0, description="word2vec seed")
-    epochs: int = Field(5, ge=1, description="word2vec epochs")
-    window: int = Field(5, ge=1, description="word2vec window")
-    min_count: int = Field(5, ge=1, description="word2vec minimum count")
+    seed: Seed = Field(1, description="word2vec seed")
+    epochs: int = Field(5, ge=1, le=1000, description="word2vec epochs")
+    window: int = Field(5, ge=1, le=1000, description="word2vec window")
+    min_count: int = Field(5, ge=1, le=1_000_000, description="word2vec minimum count")
 
     @model_validator(mode="after")
     def _glove_needs_path(self) -> "EmbeddingParams":
@@ -62,19 +68,19 @@ class ModelParams(_Section):
     class_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="class name print(model) shows")
     title: str = Field(min_length=1, description="name in the report")
     cell: Literal["lstm", "rnn", "gru"] = Field(description="recurrent cell")
-    embedding_dim: int = Field(100, ge=1)
-    hidden_dim: int = Field(200, ge=1)
-    num_layers: int = Field(1, ge=1)
+    embedding_dim: int = Field(100, ge=1, le=4096)
+    hidden_dim: int = Field(200, ge=1, le=8192)
+    num_layers: int = Field(1, ge=1, le=16)
     bidirectional: bool = False
     dropout: float = Field(0.5, ge=0, lt=1)
 
 
 class TrainParams(_Section):
     archs: list[str] = Field(min_length=1, description="architecture ids to train")
-    epochs: int = Field(5, ge=1, description="training epochs")
-    seed: int = Field(1234, ge=0, description="the primary seed: its run gives the checkpoint and curves shown")
-    seeds: list[Annotated[int, Field(ge=0)]] | None = Field(None, min_length=1, description="every seed to run per architecture; null = [seed]")
-    batch_size: int = Field(64, ge=1, description="batch size")
+    epochs: int = Field(5, ge=1, le=1000, description="training epochs")
+    seed: Seed = Field(1234, description="the primary seed: its run gives the checkpoint and curves shown")
+    seeds: list[Seed] | None = Field(None, min_length=1, max_length=1000, description="every seed to run per architecture; null = [seed]")
+    batch_size: int = Field(64, ge=1, le=65536, description="batch size")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -116,13 +122,20 @@ class Params(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Params":
+        for arch in self.models:
+            if not ARCH_ID.fullmatch(arch):
+                raise ValueError(
+                    f"models: architecture id {arch!r} is not a plain identifier; use lower-case letters, digits and _ "
+                    "(starting with a letter, at most 40 characters): ids name files and go on command lines"
+                )
         for arch in self.train.archs:
             if arch not in self.models:
                 raise ValueError(f"train.archs: unknown architecture '{arch}'{_suggest(arch, self.models)}; known: {', '.join(self.models)}")
         if len(set(self.train.archs)) != len(self.train.archs):
             raise ValueError("train.archs: an architecture is listed twice")
         for arch, model in self.models.items():
-            if model.embedding_dim != self.embedding.dim and self.embedding.init != "random":
+            # The embed stage writes a [vocab, embedding.dim] matrix for every init (random too).
+            if model.embedding_dim != self.embedding.dim:
                 raise ValueError(f"models.{arch}.embedding_dim: {model.embedding_dim} differs from embedding.dim {self.embedding.dim}; make them equal")
         return self
 
@@ -181,6 +194,10 @@ def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: not found; run from the project root or pass --params") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a params file; pass the params.yaml file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -55,11 +55,6 @@ ORIGINAL_VALUES = TEMPLATES / "original_values.yaml"
 FIGURE = "learning_curves"
 GRADIENT_FIGURE = "gradient_flow"
 TABLE_COLUMNS = ("Total # of parameters in RNN/LSTM layer(s)", "Test accuracy %")
-LATEX_MISSING = (
-    "latexmk not found: install texlive-latex-base texlive-latex-recommended latexmk (Debian/Ubuntu) "
-    "to build {pdf}; report.md and report.tex are already written"
-)
-LATEX_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -658,50 +653,3 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str,
     write_text(written["md"], texts["md"])
     write_text(written["tex"], texts["tex"])
     return written
-
-
-# ----------------------------------------------------------------------------------- pdf
-
-
-def _first_error(log: Path) -> str:
-    """The first ``!`` line (or file:line:error line) of a LaTeX log, for the one-line message."""
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.startswith("!") or re.match(r"^[^:\s]+\.\w+:\d+: ", line):
-            return line.strip()
-    return "see the log"
-
-
-def build_pdf(tex: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """Compile ``tex`` with latexmk (pdflatex) and move the PDF to ``out`` atomically.
-
-    The build runs in a temporary folder so no auxiliary files land beside the report; on a
-    LaTeX error its log is copied beside ``out`` (``report.log``) and named in the error.
-    """
-    tex, out = Path(tex), Path(out)
-    if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
-        raise UserError(LATEX_MISSING.format(pdf=out))
-    if not tex.is_file():
-        raise UserError(f"missing {tex}; run stage `report` first")
-    with tempfile.TemporaryDirectory(prefix="latexmk-") as build:
-        command = [
-            "latexmk", "-pdf", "-norc", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-            f"-outdir={build}", tex.name,
-        ]
-        try:
-            # Run beside the .tex so its relative figure paths resolve; -norc ignores user rc files.
-            done = subprocess.run(command, cwd=tex.parent, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LATEX_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
-            raise UserError(f"latexmk ran over {LATEX_TIMEOUT_S} s on {tex}; run it by hand to see where it stops") from None
-        built = Path(build) / f"{tex.stem}.pdf"
-        log = Path(build) / f"{tex.stem}.log"
-        if done.returncode != 0 or not built.is_file():
-            if not log.is_file():
-                last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-                raise UserError(f"latexmk failed on {tex} before LaTeX wrote a log: {last}")
-            kept = out.with_suffix(".log")
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(log, kept)
-            raise UserError(f"LaTeX failed on {tex}: {_first_error(log)}; see {kept}")
-        with atomic_path(out, suffix=".pdf") as tmp:
-            shutil.copyfile(built, tmp)
-    return out

@@ -14,7 +14,7 @@ rule download:
         config_file=PARAMS_FILE,
         values=get_params("download"),
     shell:
-        "python workflow/scripts/download.py --params {params.config_file} --out {output} > {log} 2>&1"
+        "python workflow/scripts/download.py --params {params.config_file:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule prepare:
@@ -34,8 +34,8 @@ rule prepare:
         values=get_params("prepare"),
         out=lambda wildcards, output: get_folder(output.files[0]),
     shell:
-        "python workflow/scripts/prepare.py --params {params.config_file} --archive {input.archive} "
-        "--out {params.out} --stats {output.stats} > {log} 2>&1"
+        "python workflow/scripts/prepare.py --params {params.config_file:q} --archive {input.archive:q} "
+        "--out {params.out:q} --stats {output.stats:q} > {log:q} 2>&1"
 
 
 rule embed:
@@ -54,5 +54,5 @@ rule embed:
         values=get_params("embed"),
         data=lambda wildcards, input: get_folder(input.data[0]),
     shell:
-        "python workflow/scripts/embed.py --params {params.config_file} --data {params.data} "
-        "--out {output.matrix} --stats {output.stats} > {log} 2>&1"
+        "python workflow/scripts/embed.py --params {params.config_file:q} --data {params.data:q} "
+        "--out {output.matrix:q} --stats {output.stats:q} > {log:q} 2>&1"

@@ -17,5 +17,5 @@ rule diagnose:
         config_file=PARAMS_FILE,
         values=get_params("diagnose"),
     shell:
-        "python workflow/scripts/diagnose.py --params {params.config_file} --checkpoint {input.checkpoint} --data {input.data} "
-        "--out {output} > {log} 2>&1"
+        "python workflow/scripts/diagnose.py --params {params.config_file:q} --checkpoint {input.checkpoint:q} --data {input.data:q} "
+        "--out {output:q} > {log:q} 2>&1"

@@ -15,4 +15,4 @@ rule gradcheck:
         config_file=PARAMS_FILE,
         values=get_params("gradcheck"),
     shell:
-        "python workflow/scripts/gradcheck.py --params {params.config_file} --problem {input.problem} --out {output} > {log} 2>&1"
+        "python workflow/scripts/gradcheck.py --params {params.config_file:q} --problem {input.problem:q} --out {output:q} > {log:q} 2>&1"

@@ -21,7 +21,7 @@ rule summarize:
         runs=lambda wildcards, input: get_folder(input.metrics[0], up=3),
         out=lambda wildcards, output: get_folder(output.summary),
     shell:
-        "python workflow/scripts/summarize.py --params {params.config_file} --runs {params.runs} --out {params.out} > {log} 2>&1"
+        "python workflow/scripts/summarize.py --params {params.config_file:q} --runs {params.runs:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule report:
@@ -33,8 +33,9 @@ rule report:
         verification=VERIFICATION,
         diagnostics=get_diagnostics(),
         code=get_code("report"),
+    # update(): the previous report stays in place while this job runs and comes back if it fails.
     output:
-        REPORT,
+        [update(path) for path in REPORT],
     log:
         "logs/report/report.log",
     conda:
@@ -46,25 +47,23 @@ rule report:
         out=lambda wildcards, output: get_folder(output[0]),
         diagnostics=lambda wildcards, input: get_folder(input.diagnostics[0]),
     shell:
-        "python workflow/scripts/report.py --params {params.config_file} --summary {input.summary} "
-        "--metrics {params.results}/metrics --history {params.results}/history --models {params.results}/models "
-        "--data-stats {input.data_stats} --embedding-stats {input.embedding_stats} "
-        "--triplet {input.verification} --diagnostics {params.diagnostics} --out {params.out} > {log} 2>&1"
+        "python workflow/scripts/report.py --params {params.config_file:q} --summary {input.summary:q} "
+        "--metrics {params.results:q}/metrics --history {params.results:q}/history --models {params.results:q}/models "
+        "--data-stats {input.data_stats:q} --embedding-stats {input.embedding_stats:q} "
+        "--triplet {input.verification:q} --diagnostics {params.diagnostics:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule pdf:
     input:
         tex="report/report.tex",
-        figures=[
-            "report/figures/learning_curves.pdf",
-            "report/figures/gradient_flow.pdf",
-        ],
+        markdown="report/report.md",
+        figures=[path for path in REPORT if path.startswith("report/figures/")],
         code=get_code("pdf"),
     output:
-        PDF,
+        update(PDF),
     log:
         "logs/pdf/pdf.log",
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python workflow/scripts/pdf.py --tex {input.tex} --out {output} > {log} 2>&1"
+        "python workflow/scripts/pdf.py --tex {input.tex:q} --markdown {input.markdown:q} --out {output:q} > {log:q} 2>&1"

@@ -3,14 +3,17 @@
 
 rule train:
     input:
+        preflight=ancient(PREFLIGHT),
         data=PREPARED_FILES,
         embedding=EMBEDDING,
         code=get_code("train"),
+    # update(): Snakemake keeps the previous run's files while the job runs and puts them
+    # back if it fails (the job writes each output atomically, all of them at its end).
     output:
-        checkpoint=f"{CHECKPOINTS}/{{arch}}/seed{{seed}}.pt",
-        metrics=f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json",
-        history=f"{RUNS}/{{arch}}/seed{{seed}}/history.csv",
-        structure=f"{RUNS}/{{arch}}/seed{{seed}}/model.txt",
+        checkpoint=update(f"{CHECKPOINTS}/{{arch}}/seed{{seed}}.pt"),
+        metrics=update(f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json"),
+        history=update(f"{RUNS}/{{arch}}/seed{{seed}}/history.csv"),
+        structure=update(f"{RUNS}/{{arch}}/seed{{seed}}/model.txt"),
     log:
         "logs/train/{arch}-seed{seed}.log",
     benchmark:
@@ -31,7 +34,7 @@ rule train:
         resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
         max_threads=get_max_threads,
     shell:
-        "python workflow/scripts/train.py --params {params.config_file} --arch {wildcards.arch} --seed {wildcards.seed} "
-        "--data {params.data} --embedding {input.embedding} --checkpoint {output.checkpoint} "
-        "--resume {params.resume} --metrics {output.metrics} --history {output.history} "
-        "--structure {output.structure} --threads {threads} --max-threads {params.max_threads} 2>&1 | tee {log}"
+        "python workflow/scripts/train.py --params {params.config_file:q} --arch {wildcards.arch:q} --seed {wildcards.seed:q} "
+        "--data {params.data:q} --embedding {input.embedding:q} --checkpoint {output.checkpoint:q} "
+        "--resume {params.resume:q} --metrics {output.metrics:q} --history {output.history:q} "
+        "--structure {output.structure:q} --threads {threads:q} --max-threads {params.max_threads:q} 2>&1 | tee {log:q}"

@@ -1,0 +1,31 @@
+"""Stage ``preflight``: refuse a configuration that cannot work before any training job starts.
+
+    python workflow/scripts/preflight.py --params params.yaml --out results/preflight.json
+
+Validates params.yaml (architecture ids included) and checks this machine for what it asks
+(a CUDA GPU for train.device: cuda, the GloVe file for embedding.init: glove). Every train
+job depends on the output, so a bad configuration stops the pipeline before the tools
+remove any earlier result. See imdb_rnn.preflight.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from imdb_rnn.config import load_params
+from imdb_rnn.errors import run_cli
+from imdb_rnn.fileio import write_json
+from imdb_rnn.preflight import preflight
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml")
+    parser.add_argument("--out", required=True, help="where to record the checks that passed (.json)")
+    args = parser.parse_args(argv)
+    write_json(args.out, preflight(load_params(args.params)))
+    print(f"preflight: {args.params} is valid for this machine")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
