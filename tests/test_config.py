@@ -51,10 +51,34 @@ def _error(mutate) -> str:
         (lambda r: r["train"].update(seeds=[1, 2]), "train.seeds: must include train.seed (1234)"),
         (lambda r: r["models"]["rnn1"].update(cell="transformer"), "models.rnn1.cell: input should be 'lstm', 'rnn' or 'gru'"),
         (lambda r: r["embedding"].update(init="glove"), "embedding.glove_path: must name a GloVe text file"),
+        (lambda r: r["train"].update(seed=2**31), "train.seed: input should be less than or equal to 2147483647"),
+        (lambda r: r["train"].update(seeds=[1234, 2**40]), "train.seeds.1: input should be less than or equal to 2147483647"),
+        (lambda r: r["models"]["rnn1"].update(hidden_dim=10**9), "models.rnn1.hidden_dim: input should be less than or equal to 8192"),
+        (lambda r: r["data"].update(vocab_size=10**12), "data.vocab_size: input should be less than or equal to 10000000"),
+        # the embed stage writes a matrix of embedding.dim for a random start too
+        (lambda r: (r["embedding"].update(init="random"), r["models"]["rnn1"].update(embedding_dim=50)), "models.rnn1.embedding_dim: 50 differs from embedding.dim 100"),
     ],
 )
 def test_bad_params_name_the_key(mutate, expected):
     assert expected in _error(mutate)
+
+
+@pytest.mark.parametrize("arch_id", ["rnn1`touch /tmp/x`", "../../../../tmp/escape", "rnn 1", "RNN1", "1rnn", "a" * 41, "rnn1;id", "$(id)"])
+def test_architecture_ids_are_plain_identifiers(arch_id):
+    def mutate(raw):
+        raw["models"][arch_id] = raw["models"]["rnn1"]
+        raw["train"]["archs"] = [arch_id]
+
+    assert f"models: architecture id {arch_id!r} is not a plain identifier" in _error(mutate)
+
+
+def test_a_params_file_that_is_not_utf8_or_a_folder_is_one_line(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_bytes(b"data:\n  url: caf\xe9\n")
+    with pytest.raises(UserError, match=r"params.yaml: not UTF-8 text \(byte 0xe9 at offset 16\); save it as UTF-8"):
+        load_params(bad)
+    with pytest.raises(UserError, match="is a folder, not a params file"):
+        load_params(tmp_path)
 
 
 def test_not_a_mapping_and_bad_yaml(tmp_path):

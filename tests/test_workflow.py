@@ -22,7 +22,7 @@ from imdb_rnn.config import set_params
 from imdb_rnn.dataset import load_split
 
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "profiles", "src", ".dvc/config", ".dvcignore", ".gitignore"]
 
 pytestmark = pytest.mark.slow
 
@@ -235,3 +235,124 @@ def test_dvc_queue_runs_a_small_sweep(built):
         for commit in shown for exp in (commit.get("experiments") or [])
     }
     assert {0.003, 0.03} <= rates
+
+
+# --------------------------------------------------------------------------- safety
+# These run last: they change the built projects.
+
+
+def _hostile_params(project: Path, arch_id: str) -> None:
+    import yaml
+
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["models"][arch_id] = raw["models"]["rnn1"]
+    raw["train"]["archs"] = ["rnn1", arch_id]
+    (project / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def _hostile_seed(project: Path, seed: str) -> None:
+    import yaml
+
+    raw = yaml.safe_load((project / "params.yaml").read_text())
+    raw["train"]["seeds"] = [1234, seed]
+    (project / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+@pytest.mark.parametrize("value", ["arch id", "seed"])
+@pytest.mark.parametrize("tool", ["snakemake", "dvc"])
+def test_a_hostile_params_value_never_reaches_a_shell(tmp_path, tiny_archive, tool, value):
+    archive, sha = tiny_archive
+    project = project_copy(tmp_path / "project", archive, sha)
+    marker = tmp_path / "injected"
+    if value == "arch id":
+        _hostile_params(project, f"rnn1`touch {marker}`")
+    else:
+        _hostile_seed(project, f"1`touch {marker}`")
+    cmd = ["snakemake", "--cores", "1"] if tool == "snakemake" else ["dvc", "repro"]
+    done = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
+    assert done.returncode != 0
+    expected = "is not a plain identifier" if value == "arch id" else "train.seeds.1: input should be a valid integer"
+    assert expected in done.stdout + done.stderr
+    assert not marker.exists(), "a params value ran as a shell command"
+    assert not (project / "models").exists() and not (project / "results/runs").exists()
+
+
+def _snapshot(project: Path) -> dict[str, bytes]:
+    files = [project / "models/rnn1/seed1234.pt", project / "report/report.pdf", project / "report/report.md"]
+    files += sorted((project / "results/runs").rglob("*.*"))
+    return {str(path.relative_to(project)): path.read_bytes() for path in files}
+
+
+def test_a_failed_rerun_keeps_the_previous_results(built):
+    """Refused before training (preflight: no GPU for train.device: cuda), and failing inside
+    the training jobs (an unusable embedding), under both tools: every earlier result stays."""
+    snake, dvc = built
+    for project in built:
+        before = _snapshot(project)
+        original = (project / "params.yaml").read_text()
+        set_params(project / "params.yaml", {"train.device": "cuda"})
+        cmd = ["snakemake", "--cores", "2"] if project == snake else ["dvc", "repro"]
+        refused = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
+        assert refused.returncode != 0
+        # Snakemake prints the failed job's log (workflow/profiles/default): the cause is on the console.
+        assert "train.device is cuda but no CUDA GPU is visible" in refused.stdout + refused.stderr
+        assert _snapshot(project) == before
+        (project / "params.yaml").write_text(original)
+        # The refused check removed its own record, nothing else; it passes again.
+        run(["snakemake", "--cores", "1", "results/preflight.json"] if project == snake else ["dvc", "repro", "preflight"], project)
+
+    embedding = snake / "data/embeddings/embedding.npy"
+    kept, stamp = embedding.read_bytes(), embedding.stat()
+    broken = np.load(embedding)
+    broken[0, 0] = np.nan
+    np.save(embedding, broken)
+    before = _snapshot(snake)
+    failed = subprocess.run(["snakemake", "--cores", "2", "--", "results/runs/rnn1/seed1234/metrics.json"], cwd=snake, env=env(), capture_output=True, text=True)
+    assert failed.returncode != 0 and "holds NaN or infinite values" in failed.stdout + failed.stderr
+    assert _snapshot(snake) == before
+    embedding.write_bytes(kept)
+    os.utime(embedding, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+    embedding = dvc / "data/embeddings/embedding.npy"
+    kept = embedding.read_bytes()
+    embedding.unlink()  # a DVC link into the cache: replace it, never write through it
+    np.save(embedding, broken)
+    before = _snapshot(dvc)
+    failed = subprocess.run(["dvc", "repro", "--single-item", "train@rnn1-1234"], cwd=dvc, env=env(), capture_output=True, text=True)
+    assert failed.returncode != 0 and "holds NaN or infinite values" in failed.stdout + failed.stderr
+    assert _snapshot(dvc) == before
+    embedding.unlink()
+    embedding.write_bytes(kept)
+
+
+def test_without_latex_both_tools_finish_and_dvc_records_the_experiment(built, tmp_path):
+    """A PATH with everything but LaTeX: the PDF is set plain with a note, nothing fails."""
+    shadow = tmp_path / "bin"
+    shadow.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not Path(folder).is_dir() or Path(folder) == BIN:
+            continue
+        for tool in Path(folder).iterdir():
+            if tool.name not in ("latexmk", "pdflatex") and not (shadow / tool.name).exists():
+                (shadow / tool.name).symlink_to(tool)
+    no_tex = {**env(), "PATH": f"{BIN}{os.pathsep}{shadow}"}
+    _, dvc = built
+    done = subprocess.run(["dvc", "exp", "run", "-n", "no-latex", "-S", "report.title=No LaTeX"], cwd=dvc, env=no_tex, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
+    assert "no-latex" in [exp["name"] for commit in shown for exp in (commit.get("experiments") or [])]
+    pdf = dvc / "report/report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Set as plain text: LaTeX was not installed" in text and "No LaTeX" in text
+
+
+def test_a_params_file_that_is_not_utf8_is_one_line_under_snakemake(tmp_path, tiny_archive):
+    archive, sha = tiny_archive
+    project = project_copy(tmp_path / "project", archive, sha)
+    (project / "params.yaml").write_bytes((project / "params.yaml").read_bytes() + b"# caf\xe9\n")
+    done = subprocess.run(["snakemake", "--cores", "1", "--dry-run"], cwd=project, env=env(), capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "params.yaml: not UTF-8 text (byte 0xe9 at offset" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -6,6 +6,8 @@
     python workflow/scripts/predict.py --checkpoint models/rnn1/seed1234.pt --evaluate data/prepared/test.npz
 
 Texts come from the arguments, or one per non-blank line from stdin when none are given.
+Bytes on stdin that are not UTF-8 are replaced (U+FFFD), as the prepare stage does, with a
+note on stderr.
 ``--evaluate`` scores an encoded split of the prepare stage instead and prints its loss and
 accuracy. Either way the checkpoint must have been trained with the tokenizer's vocabulary
 (same fingerprint); with ``--evaluate`` the tokenizer is the split's own folder's.
@@ -14,6 +16,7 @@ accuracy. Either way the checkpoint must have been trained with the tokenizer's 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +62,21 @@ def positive_probabilities(model: RecurrentClassifier, token_ids: Sequence[Seque
     return probabilities
 
 
+def read_texts(stream: io.BufferedIOBase) -> list[str]:
+    """The non-blank lines of ``stream``'s bytes, decoded as UTF-8 with invalid bytes replaced."""
+    data = stream.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        print(
+            f"note: stdin is not valid UTF-8 (first bad byte at offset {exc.start}); invalid bytes were replaced with U+FFFD, as prepare does",
+            file=sys.stderr,
+        )
+    # A text wrapper splits lines as reading sys.stdin as text would (\n, \r\n and \r).
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+    return [line.rstrip("\n") for line in lines if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     tokenizer_path = Path(args.evaluate).with_name("tokenizer.json") if args.evaluate else Path(args.tokenizer)
@@ -74,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         result = evaluate(model, BatchLoader(split, eval_batches(split.lengths, EVAL_BATCH)), nn.BCEWithLogitsLoss(), desc="evaluate")
         print(f"{args.evaluate}: {result.examples} reviews, loss {result.loss:.4f}, accuracy {result.acc:.2%}")
         return
-    texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    texts = args.texts or read_texts(sys.stdin.buffer)
     for text, probability in zip(texts, positive_probabilities(model, encode(tokenizer, texts))):
         print(f"{probability:.4f}\t{text}")
 
