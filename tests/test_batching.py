@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from imdb_rnn.batching import BatchLoader, batch_tensors, eval_batches, train_batches
+from imdb_rnn.batching import EVAL_TOKEN_BUDGET, BatchLoader, batch_tensors, eval_batches, train_batches
 from imdb_rnn.dataset import EncodedSplit
 from imdb_rnn.vocab import PAD_ID
 
@@ -91,6 +91,41 @@ def test_evaluation_batches_are_length_sorted_and_full():
         (5, [4, 3, 5], [4, 5, 5]),
         (9, [1], [9]),
     ]
+
+
+def test_evaluation_batches_stop_at_the_token_budget_and_a_longer_review_is_read_alone():
+    # sorted: 2, 3, 3 | 4, 5 (a third member of 5 would pad to 15 > 10) | 5 | 9 (alone, over the budget)
+    batches = eval_batches(np.array([3, 9, 3, 5, 4, 5, 2]), batch_size=3, max_tokens=10)
+    assert [(b.length, b.indices.tolist(), b.lengths.tolist()) for b in batches] == [
+        (3, [6, 0, 2], [2, 3, 3]),
+        (5, [4, 3], [4, 5]),
+        (5, [5], [5]),
+        (9, [1], [9]),
+    ]
+    assert [b.indices.tolist() for b in eval_batches(np.array([3, 9, 3, 5, 4, 5, 2]), batch_size=3, max_tokens=8)][-1] == [1]
+
+
+def test_one_huge_review_does_not_pad_its_batch_to_its_length():
+    lengths = np.array([5] * 70 + [3_000_000] + [50] * 10)
+    batches = eval_batches(lengths, batch_size=64)
+    assert [(len(b), b.length) for b in batches] == [(64, 5), (16, 50), (1, 3_000_000)]
+    assert batches[-1].indices.tolist() == [70]
+    assert all(len(b) * b.length <= EVAL_TOKEN_BUDGET for b in batches[:-1])
+
+
+def test_evaluation_batches_of_imdb_like_lengths_are_the_plain_chunks_of_64():
+    # IMDB's reviews have 8 to 2,739 tokens (results/data/stats.json), well under the budget's
+    # 4,096 per member: the batches, hence the published evaluation numbers, are as before.
+    rng = np.random.default_rng(3)
+    lengths = np.clip(rng.lognormal(5.3, 0.7, size=7_500).astype(np.int64), 0, 2_739)
+    lengths[:3] = [0, 2_739, EVAL_TOKEN_BUDGET // 64]
+    order = np.argsort(np.maximum(lengths, 1), kind="stable")
+    chunks = [order[start : start + 64] for start in range(0, len(order), 64)]
+    batches = eval_batches(lengths, batch_size=64)
+    assert len(batches) == len(chunks)
+    for batch, chunk in zip(batches, chunks):
+        assert batch.indices.tolist() == chunk.tolist()
+        assert batch.lengths.tolist() == np.maximum(lengths[chunk], 1).tolist() and batch.length == batch.lengths.max()
 
 
 def test_empty_reviews_are_skipped_in_training_and_read_as_pad_in_evaluation():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import tarfile
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from imdb_fixture import make_archive
+from imdb_rnn import archive as imdb_archive
 from imdb_rnn.config import DataParams
 from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError
@@ -142,4 +144,34 @@ def test_truncated_archive_is_a_clear_error(tmp_path, tiny_archive):
     broken.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     with pytest.raises(UserError, match="not a readable tar.gz archive"):
         run(tmp_path, broken)
+    assert not (tmp_path / "out").exists()
+
+
+def _with_review(source, target, name: str, size: int) -> None:
+    """``source``'s archive plus one review of ``size`` bytes named ``name``."""
+    with tarfile.open(source) as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar if m.isfile()]
+    with tarfile.open(target, "w:gz") as tar:
+        for member, data in members:
+            tar.addfile(member, io.BytesIO(data))
+        info = tarfile.TarInfo(name)
+        info.size = size
+        tar.addfile(info, io.BytesIO(b"dull " * (size // 5) + b"!" * (size % 5)))
+
+
+def test_an_oversized_review_is_refused_before_it_is_read(tmp_path, tiny_archive, monkeypatch):
+    archive, _ = tiny_archive
+    # The real cap is 1 MiB; a lower one keeps the archive small, the check is the same.
+    monkeypatch.setattr(imdb_archive, "MAX_REVIEW_BYTES", 2_000)
+    at_cap, over_cap = tmp_path / "at.tar.gz", tmp_path / "over.tar.gz"
+    _with_review(archive, at_cap, "aclImdb/train/pos/9000_9.txt", 2_000)
+    _with_review(archive, over_cap, "aclImdb/train/pos/9000_9.txt", 2_001)
+    _, stats = run(tmp_path, at_cap, name="at")
+    assert stats["archive"]["reviews"]["train/pos"] == 21
+    with pytest.raises(UserError) as info:
+        run(tmp_path, over_cap)
+    assert str(info.value) == (
+        f"{over_cap}: aclImdb/train/pos/9000_9.txt holds 2,001 bytes, more than any review may (2,000); "
+        "this is not the IMDB archive, or it was tampered with: download it again, or check data.url"
+    )
     assert not (tmp_path / "out").exists()

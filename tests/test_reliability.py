@@ -127,3 +127,54 @@ def test_unwritable_output_folder_is_one_clear_line(tmp_path):
 def test_outputs_get_ordinary_permissions(tmp_path):
     write_json(tmp_path / "m.json", {})
     assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o666 & ~fileio._UMASK
+
+
+# A stage that is writing an output when the signal comes: it prints "ready" once inside atomic_path.
+SLOW_WRITE = """
+import sys, time
+from imdb_rnn.errors import run_cli
+from imdb_rnn.fileio import atomic_path
+
+def main(argv):
+    with atomic_path(sys.argv[1]) as tmp:
+        tmp.write_bytes(b"half written")
+        print("ready", flush=True)
+        time.sleep(120)
+
+raise SystemExit(run_cli(main))
+"""
+
+
+def _killed_mid_write(target: Path, sig: signal.Signals) -> subprocess.CompletedProcess:
+    """Run SLOW_WRITE on ``target``, send ``sig`` once it is writing, return how it ended."""
+    process = subprocess.Popen([sys.executable, "-c", SLOW_WRITE, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "ready\n"
+    assert [p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}.")], "the write has no temporary file"
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def test_sigterm_mid_write_removes_the_temporary_file_and_says_so(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("the earlier complete file")
+    ended = _killed_mid_write(target, signal.SIGTERM)
+    assert ended.returncode == 143
+    assert ended.stderr == "error: terminated; rerun the same command to continue\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    assert target.read_text() == "the earlier complete file"
+
+
+def test_the_next_write_removes_what_a_killed_write_left_and_nothing_else(tmp_path):
+    target = tmp_path / "metrics.json"
+    assert _killed_mid_write(target, signal.SIGKILL).returncode == -signal.SIGKILL
+    (stale,) = [p for p in tmp_path.iterdir() if p.name.startswith(".metrics.json.")]
+    assert stale.read_bytes() == b"half written"
+    others = [".metrics.json.backup", ".metrics.json.abcdefgh.tmp.keep", ".metrics.json.abcdefghi.tmp", ".metrics.json.abcdefgh.npz",
+              ".other.json.abcdefgh.tmp", "metrics.json.abcdefgh.tmp", "notes.txt"]  # fmt: skip
+    for name in others:
+        (tmp_path / name).write_text("not ours")
+
+    write_json(target, {"test_acc": 0.9})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["metrics.json", *others])
+    assert json.loads(target.read_text()) == {"test_acc": 0.9}

@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import io
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from imdb_rnn.config import ModelParams, TrainParams
 from imdb_rnn.dataset import EncodedSplit, load_split, save_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
-from imdb_rnn.models import build_model, rnn_parameter_count
+from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
 from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
 from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
 
@@ -241,7 +242,7 @@ def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, refe
         crash_in_epoch(patch, 2, interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_training("tiny", TINY, TRAIN, data, out, seed=11)
-    assert torch.load(out.resume, weights_only=True)["epoch"] == 1
+    assert training.read_resume_state(out.resume)["epoch"] == 1
     assert not out.metrics.exists()
 
     resumed = run_training("tiny", TINY, TRAIN, data, out, seed=11)
@@ -267,6 +268,104 @@ def test_resume_state_of_another_configuration_is_ignored(data, tmp_path, monkey
     assert stable(metrics) == stable(fresh)
 
 
+def flip_bytes(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    for at in (len(raw) // 3, len(raw) // 2, 2 * len(raw) // 3):
+        raw[at] ^= 0x20
+    path.write_bytes(bytes(raw))
+
+
+def truncate_to_half(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def truncate_into_the_header(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:10])
+
+
+def without_optimizer(path: Path) -> None:
+    state = training.read_resume_state(path)
+    del state["optimizer"]
+    training.write_resume_state(path, state)  # a hand-made state: its checksum is right
+
+
+def with_history_of_wrong_type(path: Path) -> None:
+    state = training.read_resume_state(path)
+    state["history"] = "epoch 1"
+    training.write_resume_state(path, state)
+
+
+def with_weights_of_another_model(path: Path) -> None:
+    state = training.read_resume_state(path)
+    state["model"] = {key: value[:1] for key, value in state["model"].items()}
+    training.write_resume_state(path, state)
+
+
+def in_format_2(path: Path) -> None:
+    state = training.read_resume_state(path)
+    torch.save({"format": 2, **state}, path)  # as the code before the checksummed header wrote it
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (flip_bytes, "damaged resume state {path} (its bytes do not match their checksum)"),
+        (truncate_to_half, "damaged resume state {path} (its bytes do not match their checksum)"),
+        (truncate_into_the_header, "damaged resume state {path} (no resume header)"),
+        (without_optimizer, "damaged resume state {path} (missing or bad 'optimizer')"),
+        (with_history_of_wrong_type, "damaged resume state {path} (missing or bad 'history')"),
+        (with_weights_of_another_model, "damaged resume state {path} (it does not fit the model: RuntimeError)"),
+        (in_format_2, "resume state {path}: it was written in an earlier format"),
+    ],
+    ids=["flipped-bytes", "truncated", "truncated-header", "no-optimizer", "history-not-a-list", "weights-do-not-fit", "format-2"],
+)
+def test_damaged_resume_state_is_ignored_and_the_run_matches_an_uninterrupted_one(data, reference, tmp_path, monkeypatch, capsys, damage, why):
+    out = outputs_in(tmp_path)
+    with monkeypatch.context() as patch:
+        crash_in_epoch(patch, 2, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    damage(out.resume)
+    capsys.readouterr()
+
+    metrics = run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    captured = capsys.readouterr()
+    assert f"note: ignoring {why.format(path=out.resume)}; starting fresh" in captured.err.splitlines()
+    assert "resuming" not in captured.out
+    assert stable(metrics) == stable(reference["metrics"])
+    ours = torch.load(out.checkpoint, weights_only=True)["state_dict"]
+    theirs = torch.load(reference["outputs"].checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(ours[key], theirs[key]) for key in theirs)
+
+
+def test_a_checkpoint_whose_weights_lost_a_bit_is_refused(prepared, reference, tmp_path):
+    path = reference["outputs"].checkpoint
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint["state_fingerprint"] == state_fingerprint(checkpoint["state_dict"])
+    assert load_checkpoint(path)[1]["arch"] == "tiny"
+
+    # torch.load checks no checksum: flip one bit inside a weight's stored bytes
+    raw = bytearray(path.read_bytes())
+    weight = checkpoint["state_dict"]["embedding.weight"].numpy().tobytes()
+    at = raw.find(weight)
+    assert at > 0 and raw.find(weight, at + 1) == -1
+    raw[at + len(weight) // 2] ^= 0x01
+    damaged = tmp_path / "seed11.pt"
+    damaged.write_bytes(bytes(raw))
+    assert not torch.equal(torch.load(damaged, weights_only=True)["state_dict"]["embedding.weight"], checkpoint["state_dict"]["embedding.weight"])
+    message = f"{damaged}: damaged checkpoint (its weights do not match their recorded fingerprint); rerun its training, or `dvc checkout {damaged}`"
+    with pytest.raises(UserError) as info:
+        load_checkpoint(damaged)
+    assert str(info.value) == message
+    with pytest.raises(UserError, match="damaged checkpoint"):
+        load_script("predict").main(["--checkpoint", str(damaged), "--tokenizer", str(prepared / "tokenizer.json"), "good"])
+
+    # a checkpoint written before fingerprints were recorded still loads
+    del checkpoint["state_fingerprint"]
+    torch.save(checkpoint, tmp_path / "older.pt")
+    assert load_checkpoint(tmp_path / "older.pt")[1]["arch"] == "tiny"
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, monkeypatch):
     def poison(model):
         with torch.no_grad():
@@ -276,7 +375,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, mon
     crash_in_epoch(monkeypatch, 2, poison)
     with pytest.raises(UserError, match=r"training diverged at epoch 2 batch 1 \(loss nan\); lower train.lr"):
         run_training("tiny", TINY, TRAIN, data, out, seed=11)
-    state = torch.load(out.resume, weights_only=True)
+    state = training.read_resume_state(out.resume)
     assert state["epoch"] == 1 and len(state["history"]) == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values())
     assert not out.metrics.exists()
@@ -297,6 +396,23 @@ def test_accuracy_is_over_examples_not_a_mean_of_batch_means():
     assert result.examples == 4
     expected_loss = (3 * np.log1p(np.exp(-5.0)) + np.log1p(np.exp(5.0))) / 4
     assert result.loss == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_evaluation_under_a_token_budget_scores_every_review_as_before(data, reference):
+    model, _ = load_checkpoint(reference["outputs"].checkpoint)
+    whole, budgeted = eval_batches(data.test.lengths, 8), eval_batches(data.test.lengths, 8, max_tokens=40)
+    assert len(budgeted) > len(whole)  # the budget split the longer batches
+
+    def logits(batches):
+        scores = torch.empty(len(data.test))
+        with torch.no_grad():
+            for batch, (text, _, lengths) in zip(batches, BatchLoader(data.test, batches)):
+                scores[batch.indices] = model(text, lengths)
+        return scores
+
+    assert torch.allclose(logits(budgeted), logits(whole), rtol=0, atol=1e-6)
+    a, b = (evaluate(model, BatchLoader(data.test, batches), nn.BCEWithLogitsLoss()) for batches in (whole, budgeted))
+    assert (a.acc, a.examples, a.tokens) == (b.acc, b.examples, b.tokens) and a.loss == pytest.approx(b.loss, rel=1e-6)
 
 
 def test_gradient_norms_are_those_of_each_batch_before_the_step():
@@ -341,7 +457,7 @@ def test_predict_scores_texts_and_refuses_a_foreign_checkpoint(prepared, referen
     assert len(lines) == 2 and all(0.0 <= float(line.split("\t")[0]) <= 1.0 for line in lines)
     assert lines[0].endswith("\tgood great w1")
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("bad awful\n\ngood\n"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"bad awful\n\ngood\n")))
     predict.main(["--checkpoint", checkpoint, "--tokenizer", tokenizer])
     assert len(capsys.readouterr().out.splitlines()) == 2
 
@@ -367,3 +483,20 @@ def test_predict_scores_texts_and_refuses_a_foreign_checkpoint(prepared, referen
         predict.main(["--checkpoint", str(tmp_path / "broken.pt"), "--tokenizer", tokenizer, "good"])
     with pytest.raises(UserError, match="weights do not fit its architecture"):
         predict.main(["--checkpoint", str(tmp_path / "broken.pt"), "--evaluate", str(prepared / "test.npz")])
+
+
+def test_predict_replaces_bytes_on_stdin_that_are_not_utf8_and_says_so(prepared, reference):
+    command = [sys.executable, str(ROOT / "workflow/scripts/predict.py"), "--checkpoint", str(reference["outputs"].checkpoint),
+               "--tokenizer", str(prepared / "tokenizer.json")]  # fmt: skip
+    result = subprocess.run(command, input=b"good \xff great\r\n\n\xfe\xfe\ngood great\n", capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
+    lines = result.stdout.decode("utf-8").splitlines()
+    assert [line.split("\t", 1)[1] for line in lines] == ["good \ufffd great", "\ufffd\ufffd", "good great"]
+    assert all(0.0 <= float(line.split("\t")[0]) <= 1.0 for line in lines)
+    assert (
+        "note: stdin is not valid UTF-8 (first bad byte at offset 5); invalid bytes were replaced with U+FFFD, as prepare does"
+        in result.stderr.decode().splitlines()
+    )
+    # the replaced text scores as the same text with U+FFFD typed in
+    clean = subprocess.run(command, input="good \ufffd great\n".encode(), capture_output=True, check=True)
+    assert clean.stdout.decode().splitlines()[0] == lines[0] and b"note:" not in clean.stderr

@@ -18,6 +18,10 @@ from .errors import UserError
 
 MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
 LABELED = [("train", "neg"), ("train", "pos"), ("test", "neg"), ("test", "pos")]
+# The most bytes one review may hold. IMDB's longest is about 14 KB; a member far larger is
+# not a review, and reading it whole (then decoding and tokenizing it) would take several
+# times its size in memory: a 1 GB member in a small archive took prepare to 4.5 GB.
+MAX_REVIEW_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ def read_archive(path: str | os.PathLike[str], keep_raw: bool = True) -> Archive
     """Read every review of the archive, sorted by (folder, id).
 
     Bytes that are not valid UTF-8 are replaced (U+FFFD) and counted, not fatal. A missing
-    ``train``/``test`` class folder or an unreadable archive is a :class:`UserError`.
+    ``train``/``test`` class folder, a review of more than ``MAX_REVIEW_BYTES`` (checked
+    before it is read) or an unreadable archive is a :class:`UserError`.
     """
     path = Path(path)
     contents = ArchiveContents()
@@ -59,6 +64,11 @@ def read_archive(path: str | os.PathLike[str], keep_raw: bool = True) -> Archive
                 if not match or not member.isfile():
                     continue
                 split, label, review_id, rating = match.groups()
+                if member.size > MAX_REVIEW_BYTES:
+                    raise UserError(
+                        f"{path}: {member.name} holds {member.size:,} bytes, more than any review may ({MAX_REVIEW_BYTES:,}); "
+                        "this is not the IMDB archive, or it was tampered with: download it again, or check data.url"
+                    )
                 handle = tar.extractfile(member)
                 data = handle.read() if handle else b""
                 found.setdefault((split, label), []).append((int(review_id), int(rating), data))

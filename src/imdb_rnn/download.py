@@ -4,12 +4,15 @@
 
 ``URL`` is an http(s) URL, a ``file://`` URL or a local path. The bytes go to a temporary
 file beside the target, are hashed on the way, and are renamed onto the target only when
-the sha256 matches, so an interrupted or corrupt download never looks complete.
+the sha256 matches, so an interrupted or corrupt download never looks complete. A transfer
+that breaks (cut short of its Content-Length, a reply that is not HTTP, a reset, a
+timeout) is one error line that names the URL, and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import urllib.error
@@ -24,6 +27,27 @@ from .errors import UserError
 from .fileio import atomic_path
 
 CHUNK = 1 << 20
+TIMEOUT_SECONDS = 60  # a connection that sends nothing for this long counts as broken
+# What a broken transfer raises: urllib's errors, the OS's (reset, refused, timed out) and
+# http.client's, which are not OSErrors (a reply that is not HTTP, a body cut short).
+NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
+
+
+def _describe(exc: BaseException) -> str:
+    """``exc`` on one line, its type first: ``TimeoutError: timed out``, ``HTTPError: HTTP Error 404: Not Found``."""
+    # urllib wraps the OS's error in a URLError: name the one underneath.
+    cause = exc.reason if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError) else exc
+    name = type(cause if isinstance(cause, BaseException) else exc).__name__
+    # Some carry the peer's bytes, line breaks included (BadStatusLine): keep one line.
+    detail = " ".join(str(cause).split())
+    if not detail:
+        return name
+    return detail if detail.startswith(name) else f"{name}: {detail}"
+
+
+def _network_failure(url: str, what: str) -> UserError:
+    """One line for any failure of the transfer itself: what happened, then retry or fetch by hand."""
+    return UserError(f"download of {url} failed ({what}); rerun to try again, or download the archive by hand and set data.url to its local path")
 
 
 def _open_source(url: str) -> tuple[BinaryIO, int | None]:
@@ -31,12 +55,9 @@ def _open_source(url: str) -> tuple[BinaryIO, int | None]:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme in ("http", "https"):
         try:
-            response = urllib.request.urlopen(url, timeout=60)  # noqa: S310 - scheme checked above
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise UserError(
-                f"cannot download {url} ({reason}); check the network, or set data.url to a local copy of the archive"
-            ) from None
+            response = urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS)  # noqa: S310 - scheme checked above
+        except NETWORK_ERRORS as exc:
+            raise _network_failure(url, _describe(exc)) from None
         length = response.headers.get("Content-Length")
         return response, int(length) if length and length.isdigit() else None
     if parsed.scheme == "file":
@@ -58,8 +79,8 @@ def _open_source(url: str) -> tuple[BinaryIO, int | None]:
 def _read(source: BinaryIO, url: str) -> bytes:
     try:
         return source.read(CHUNK)
-    except (OSError, urllib.error.URLError) as exc:
-        raise UserError(f"download of {url} was interrupted ({exc}); rerun to try again") from None
+    except NETWORK_ERRORS as exc:
+        raise _network_failure(url, _describe(exc)) from None
 
 
 def download(url: str, sha256: str, out: str | os.PathLike[str], progress: bool = True) -> Path:
@@ -72,10 +93,15 @@ def download(url: str, sha256: str, out: str | os.PathLike[str], progress: bool 
             total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"download {out.name}",
             disable=not progress, file=sys.stderr, mininterval=1.0,
         ) as bar:
+            received = 0
             while block := _read(source, url):
                 digest.update(block)
                 sink.write(block)
+                received += len(block)
                 bar.update(len(block))
+        # http.client ends a body cut short like a complete one; only its announced size tells.
+        if size is not None and received < size:
+            raise _network_failure(url, f"the connection closed after {received:,} of {size:,} bytes")
         actual = digest.hexdigest()
         if actual != sha256.lower():
             raise UserError(

@@ -9,7 +9,8 @@ of ``tokenizer.json``, whatever ``embedding.init`` says:
 - ``word2vec``: vectors learned by gensim from the training split plus the unlabeled
   reviews (never validation or test text). The original report's lineage started from
   GloVe vectors, which need the internet; in-domain word2vec is the offline stand-in.
-- ``glove``: vectors read from a GloVe-format text file (``embedding.glove_path``).
+- ``glove``: vectors read from a GloVe-format text file (``embedding.glove_path``); a file
+  that gives vectors to fewer than ``MIN_GLOVE_COVERAGE`` of the vocabulary is refused.
 - ``random``: N(0, 1), as ``torch.nn.Embedding`` initialises itself.
 
 ``<unk>`` and ``<pad>`` rows are zero; words without a vector get a seeded random vector
@@ -32,6 +33,15 @@ from .fileio import atomic_path, write_json
 from .vocab import PAD_ID, UNK_ID, encode, load_tokenizer, vocab_fingerprint
 
 ENCODE_BATCH = 2000
+# The least share of the vocabulary (specials aside) a GloVe file must give vectors to. An
+# English GloVe file holds most of the words of English reviews; one that holds almost none
+# is the wrong file (another language, another format), and training from it would quietly
+# be training from random vectors.
+MIN_GLOVE_COVERAGE = 0.10
+
+
+def _glove_format(dim: int) -> str:
+    return f"a GloVe text file holds one word per line followed by {dim} space-separated numbers (e.g. `the 0.418 0.24968 …`)"
 
 
 def word2vec_sentences(words: list[str], train_ids: list[np.ndarray], unsup_path: Path, tokenizer) -> list[list[str]]:
@@ -81,9 +91,22 @@ def read_glove(path: str | os.PathLike[str], words: set[str], dim: int) -> dict[
                 found[word] = vector
     except FileNotFoundError:
         raise UserError(f"embedding.glove_path: {path} does not exist; unzip glove.6B.zip and point at glove.6B.100d.txt") from None
+    except IsADirectoryError:
+        raise UserError(f"embedding.glove_path: {path} is a folder; point it at a GloVe text file (e.g. glove.6B.100d.txt)") from None
+    except OSError as exc:
+        raise UserError(f"embedding.glove_path: cannot read {path} ({exc.strerror or exc}); check its permissions") from None
     except ValueError as exc:
-        raise UserError(f"{path} is not a GloVe text file ({exc}); check embedding.glove_path") from None
+        raise UserError(f"{path} is not a GloVe text file ({exc}); {_glove_format(dim)}") from None
     return found
+
+
+def check_glove_coverage(path: str | os.PathLike[str], covered: int, words: int, dim: int) -> None:
+    """Refuse a GloVe file that gives vectors to fewer than ``MIN_GLOVE_COVERAGE`` of the ``words``."""
+    if covered < MIN_GLOVE_COVERAGE * words:
+        raise UserError(
+            f"{path} has vectors for only {covered} of the vocabulary's {words} words ({covered / max(words, 1):.1%}, "
+            f"at least {MIN_GLOVE_COVERAGE:.0%} needed); {_glove_format(dim)}: check embedding.glove_path"
+        )
 
 
 def assemble(words: list[str], vectors: dict[str, np.ndarray], dim: int, seed: int) -> tuple[np.ndarray, int]:
@@ -123,6 +146,8 @@ def embed(params: EmbeddingParams, data: str | os.PathLike[str], out: str | os.P
             vectors = read_glove(params.glove_path, set(words), params.dim)
             stats["glove_path"] = params.glove_path
         matrix, covered = assemble(words, vectors, params.dim, params.seed)
+        if params.init == "glove":
+            check_glove_coverage(params.glove_path, covered, len(words) - 2, params.dim)
     stats["rows_with_vector"] = covered
     stats["coverage"] = round(covered / max(len(words) - 2, 1), 4)
     stats["seconds"] = round(time.perf_counter() - started, 2)

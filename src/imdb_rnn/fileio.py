@@ -1,7 +1,9 @@
 """Atomic file writes and hashing.
 
 Every output is written to a temporary file beside its target and renamed into place, so
-an interrupted run never leaves a half-written file that looks complete.
+an interrupted run never leaves a half-written file that looks complete. A run killed too
+hard to clean up (SIGKILL, a power cut) leaves its temporary file; the next write of the
+same target removes it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +24,41 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def _temporary_name(target: Path, suffix: str) -> re.Pattern[str]:
+    """The names ``tempfile.mkstemp`` gives :func:`atomic_path`'s temporary files for ``target``:
+    ``.<name>.`` + 8 random characters + ``suffix``."""
+    return re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}{re.escape(suffix)}")
+
+
+def remove_stale_temporaries(target: Path, suffix: str) -> None:
+    """Remove the temporary files an earlier, killed write of ``target`` left beside it.
+
+    Only names of exactly :func:`atomic_path`'s pattern for this target and suffix. One
+    writer per target at a time is assumed (the pipeline tools lock the folder), so no such
+    file belongs to a write still in progress.
+    """
+    pattern = _temporary_name(target, suffix)
+    with contextlib.suppress(FileNotFoundError):  # no folder yet: nothing was left
+        for entry in os.scandir(target.parent):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                # A file another user owns in a sticky folder cannot go: it stays, harmless.
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left as it was.
+    On any exception the temporary file is removed and ``target`` is left as it was. Before
+    it starts, temporary files of earlier writes of ``target`` that were killed are removed.
     """
     target = Path(target)
+    suffix = suffix or ".tmp"
     try:
+        remove_stale_temporaries(target, suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror}; check that its folder is writable and has space") from exc
     os.close(fd)

@@ -23,6 +23,7 @@ from torch import nn
 
 from .config import ModelParams
 from .errors import UserError
+from .fingerprint import state_fingerprint
 from .vocab import PAD_ID
 
 # cell name -> (layer class, attribute name the report's printout shows)
@@ -202,8 +203,9 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
     """Rebuild the model a train-stage checkpoint describes and load its weights (eval mode).
 
     Returns the model and the checkpoint dict (``config``, ``vocab_fingerprint``, ``arch``,
-    ``seed``, …). A file that is not such a checkpoint, or whose weights do not fit the
-    architecture in its own config, is a :class:`UserError`.
+    ``seed``, …). A file that is not such a checkpoint, whose weights do not fit the
+    architecture in its own config, or whose weights differ from the ``state_fingerprint``
+    recorded beside them, is a :class:`UserError`.
     """
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
@@ -221,4 +223,11 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         first = str(exc).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0] if first else "shape mismatch"
         raise UserError(f"{path}: its weights do not fit its architecture ({detail}); rerun the train stage") from None
+    # torch.load checks no checksum: a flipped bit in the weights loads silently. Checkpoints
+    # that predate the recorded fingerprint are loaded as they are.
+    recorded = checkpoint.get("state_fingerprint")
+    if recorded is not None and state_fingerprint(checkpoint["state_dict"]) != recorded:
+        raise UserError(
+            f"{path}: damaged checkpoint (its weights do not match their recorded fingerprint); rerun its training, or `dvc checkout {path}`"
+        )
     return model.to(device).eval(), checkpoint

@@ -14,10 +14,12 @@ thread count report identical metrics. A bi-LSTM's metrics are the same at any t
 so its job may take idle cores as they free up (``max_threads``; see :mod:`imdb_rnn.threads`).
 
 Resumable: after each completed epoch the whole training state (weights, optimizer, torch
-RNG state, history, best weights) is saved atomically to the resume path. Rerunning the
-same command continues after the last completed epoch and ends with the same metrics as an
-uninterrupted run. A resume state written for another configuration (params, seed,
-embedding, vocabulary or training data: see :func:`config_hash`) is ignored with a note.
+RNG state, history, best weights) is saved atomically to the resume path, behind a header
+that holds the sha256 of the saved bytes. Rerunning the same command continues after the
+last completed epoch and ends with the same metrics as an uninterrupted run. A resume state
+written for another configuration (params, seed, embedding, vocabulary or training data:
+see :func:`config_hash`) is ignored with a note; so is a damaged one (checksum mismatch,
+truncated, unreadable, a key missing or of the wrong type), and that run starts fresh.
 The state is deleted once every output is written: it exists to survive a crash, and a
 stale one must never stand in for training after the code changes.
 """
@@ -25,6 +27,7 @@ stale one must never stand in for training after the code changes.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -68,7 +71,16 @@ HISTORY_COLUMNS = (
     "rnn_grad_norm_max",
 )
 # 2: history rows carry the weights' fingerprints (format 1 states are ignored, with a note)
-RESUME_FORMAT = 2
+# 3: one file = a header line (RESUME_MAGIC, the format, the sha256 of the payload), then the
+#    payload torch.save wrote; a bit flipped anywhere is caught before torch.load reads it
+RESUME_FORMAT = 3
+RESUME_MAGIC = b"imdb_rnn-resume"
+# What a resume state's payload must hold, and of which type, before any of it is used.
+RESUME_KEYS = {"config_hash": str, "epoch": int, "model": dict, "optimizer": dict, "rng": dict, "history": list, "best": dict}
+# The keys of a history row that the end of the run reads, and those only the first epoch's row has.
+HISTORY_ROW_KEYS = (*HISTORY_COLUMNS, "train_loop_seconds", "train_tokens", "tokens_total", "tokens_kept", "empty_skipped", "fingerprint")
+FIRST_ROW_KEYS = ("early_batches", "early_fingerprint")
+BEST_KEYS = ("epoch", "valid_loss", "valid_acc", "state_dict")
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
 # file, where every redraw is kept.
 PROGRESS_INTERVAL_TTY = 0.5
@@ -310,23 +322,88 @@ def _restore_rng(state: dict[str, Any], device: torch.device) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _load_resume(path: Path, expected_hash: str) -> dict[str, Any] | None:
-    """The resume state at ``path`` when it belongs to this configuration, else None (with a note).
+class DamagedResume(Exception):
+    """A resume state that cannot be trusted; the message says why."""
 
-    Loaded onto the CPU: RNG states must stay CPU tensors, and ``load_state_dict`` moves
-    weights and optimizer moments to the model's device.
+
+class OtherFormat(Exception):
+    """A resume state written in another format, by another version of this code."""
+
+
+def write_resume_state(path: Path, state: dict[str, Any]) -> None:
+    """Save ``state`` atomically as a header line (magic, format, sha256 of the payload) and the payload."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    header = b"%s %d sha256:%s\n" % (RESUME_MAGIC, RESUME_FORMAT, hashlib.sha256(payload).hexdigest().encode())
+    with atomic_path(path, suffix=".pt") as tmp:
+        tmp.write_bytes(header + payload)
+
+
+def read_resume_state(path: Path) -> dict[str, Any]:
+    """The state :func:`write_resume_state` saved at ``path``, checked whole before it is used.
+
+    Raises :class:`OtherFormat` for a state of another format and :class:`DamagedResume` when
+    the bytes do not match their checksum, cannot be read, or lack a key :func:`run_training`
+    needs. Loaded onto the CPU: RNG states must stay CPU tensors, and ``load_state_dict``
+    moves weights and optimizer moments to the model's device.
     """
+    data = path.read_bytes()
+    header, newline, payload = data.partition(b"\n")
+    fields = header.split(b" ")
+    if not (newline and len(fields) == 3 and fields[0] == RESUME_MAGIC and fields[2].startswith(b"sha256:")):
+        if data.startswith(b"PK\x03\x04"):  # a bare torch.save file: formats 1 and 2
+            raise OtherFormat("it was written in an earlier format")
+        raise DamagedResume("no resume header")
+    if fields[1] != str(RESUME_FORMAT).encode():
+        raise OtherFormat(f"it was written in format {fields[1].decode(errors='replace')}, not {RESUME_FORMAT}")
+    if hashlib.sha256(payload).hexdigest().encode() != fields[2].removeprefix(b"sha256:"):
+        raise DamagedResume("its bytes do not match their checksum")
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch.load raises many types on a foreign payload
+        raise DamagedResume(f"unreadable payload: {exc.__class__.__name__}") from None
+    if not isinstance(state, dict):
+        raise DamagedResume(f"holds a {type(state).__name__}, not a dict")
+    for key, kind in RESUME_KEYS.items():
+        if not isinstance(state.get(key), kind):
+            raise DamagedResume(f"missing or bad {key!r}")
+    history = state["history"]
+    rows_whole = all(isinstance(row, dict) and set(HISTORY_ROW_KEYS) <= set(row) for row in history)
+    if not (1 <= state["epoch"] == len(history) and rows_whole and set(FIRST_ROW_KEYS) <= set(history[0])):
+        raise DamagedResume("missing or bad 'history'")
+    if not set(BEST_KEYS) <= set(state["best"]):
+        raise DamagedResume("missing or bad 'best'")
+    if not isinstance(state["rng"].get("torch"), torch.Tensor):
+        raise DamagedResume("missing or bad 'rng'")
+    return state
+
+
+def _load_resume(path: Path, expected_hash: str) -> dict[str, Any] | None:
+    """The resume state at ``path`` when it is intact and belongs to this configuration, else None (with a note)."""
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many types on a damaged file
-        print(f"note: ignoring unreadable resume state {path} ({exc.__class__.__name__}); starting fresh", file=sys.stderr)
+        state = read_resume_state(path)
+    except OtherFormat as exc:
+        print(f"note: ignoring resume state {path}: {exc}; starting fresh", file=sys.stderr)
         return None
-    if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT or state.get("config_hash") != expected_hash:
+    except (DamagedResume, OSError) as exc:
+        print(f"note: ignoring damaged resume state {path} ({exc}); starting fresh", file=sys.stderr)
+        return None
+    if state["config_hash"] != expected_hash:
         print(f"note: ignoring resume state {path}: it belongs to another configuration; starting fresh", file=sys.stderr)
         return None
     return state
+
+
+def _resume_into(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Load ``state`` into ``model``, ``optimizer`` and the RNG; raises when a part does not fit them."""
+    # The best weights are loaded first only to check that they fit: the end of the run loads them again.
+    model.load_state_dict(state["best"]["state_dict"])
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    _restore_rng(state["rng"], device)
 
 
 def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
@@ -424,11 +501,18 @@ def run_training(
     best: dict[str, Any] | None = None
     state = _load_resume(outputs.resume, expected_hash)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        _restore_rng(state["rng"], run_device)
-        history, best = state["history"], state["best"]
-        print(f"resuming {arch} after epoch {state['epoch']} from {outputs.resume}", flush=True)
+        try:
+            _resume_into(state, model, optimizer, run_device)
+        except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            # Part of the state may already be loaded: start again from the seed's own model.
+            print(
+                f"note: ignoring damaged resume state {outputs.resume} (it does not fit the model: {exc.__class__.__name__}); starting fresh",
+                file=sys.stderr,
+            )
+            model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
+        else:
+            history, best = state["history"], state["best"]
+            print(f"resuming {arch} after epoch {state['epoch']} from {outputs.resume}", flush=True)
 
     valid_loader = governor.watch(BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device))
     for epoch in range(len(history) + 1, train_params.epochs + 1):
@@ -471,10 +555,9 @@ def run_training(
             f"{row['seconds']:.0f} s, {plan.dropped_fraction:.2%} of tokens truncated",
             flush=True,
         )
-        _save_torch(
+        write_resume_state(
             outputs.resume,
             {
-                "format": RESUME_FORMAT,
                 "config_hash": expected_hash,
                 "epoch": epoch,
                 "model": model.state_dict(),
@@ -495,10 +578,13 @@ def run_training(
 
     write_text(outputs.structure, str(model) + "\n")
     _write_history(outputs.history, history)
+    weights = {key: value.cpu() for key, value in best["state_dict"].items()}
     _save_torch(
         outputs.checkpoint,
         {
-            "state_dict": {key: value.cpu() for key, value in best["state_dict"].items()},
+            "state_dict": weights,
+            # models.load_checkpoint recomputes it: a flipped bit in the weights is refused, not used
+            "state_fingerprint": state_fingerprint(weights),
             "config": config,
             "vocab_fingerprint": data.vocab_fingerprint,
             "vocab_size": data.vocab_size,
