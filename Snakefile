@@ -19,6 +19,9 @@ except UserError as exc:
 configfile: "params.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/preflight.smk"
 include: "workflow/rules/data.smk"

@@ -301,7 +301,7 @@ def test_tex_compiles_to_pdf(rendered: tuple[ReportInputs, Path], tmp_path: Path
     assert typeset
     assert pdf.read_bytes()[:5] == b"%PDF-"
     # No LaTeX leftovers beside the report: the build ran in a temporary folder.
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.md", "report.tex"]
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.md", "report.tex", "tables"]
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "Table 1: Results" in text and "Ao Peng & Co. #1 (100% ~ {ok})" in text

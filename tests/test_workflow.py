@@ -237,6 +237,72 @@ def test_dvc_queue_runs_a_small_sweep(built):
     assert {0.003, 0.03} <= rates
 
 
+def _report_browser(user_data: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Headless Chromium as root on a machine with no network but loopback (see README, Tests).
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,900", f"--user-data-dir={user_data}"):  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def _shown_text(browser) -> str:
+    """The page's text, and that of the frames the report shows an item in."""
+    from selenium.webdriver.common.by import By
+
+    texts = [browser.find_element(By.TAG_NAME, "body").text]
+    for frame in browser.find_elements(By.TAG_NAME, "iframe"):
+        browser.switch_to.frame(frame)
+        texts.append(browser.find_element(By.TAG_NAME, "body").text)
+        browser.switch_to.default_content()
+    return "\n".join(texts)
+
+
+@pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+def test_snakemake_html_report_shows_the_figures_and_tables_in_a_browser(built, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    snake, _ = built
+    run(["snakemake", "--report", "report/snakemake-report.html"], snake)
+    page = snake / "report/snakemake-report.html"
+    browser = _report_browser(tmp_path / "chromium")
+    try:
+
+        def open_item(category: str, subcategory: str, name: str) -> None:
+            browser.get(page.as_uri())  # from the start page: Results > category > subcategory
+            time.sleep(1)
+            for label in (category, subcategory):
+                # A category with one subcategory lists its items at once.
+                for link in browser.find_elements(By.XPATH, f"//*[normalize-space(text())='{label}']")[:1]:
+                    link.click()
+                    time.sleep(0.5)
+            row = browser.find_element(By.XPATH, f"//tr[td[contains(text(), '{name}')]]")
+            row.find_element(By.XPATH, ".//a").click()  # the eye: show the item
+            time.sleep(1)
+
+        open_item("Part 1", "Figures", "learning_curves.png")
+        figures = [img for img in browser.find_elements(By.TAG_NAME, "img") if (img.get_attribute("src") or "").startswith("data:image/png")]
+        assert figures and browser.execute_script("return arguments[0].naturalWidth", figures[0]) > 100
+        browser.save_screenshot(str(tmp_path / "figure.png"))
+        colours = Image.open(tmp_path / "figure.png").convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 50, "the figure page rendered blank"
+
+        open_item("Part 1", "Tables", "table1.html")
+        assert "2-level bi-LSTM" in _shown_text(browser) and "1,446,400" in _shown_text(browser)
+        open_item("Part 2", "Tables", "part2_checks.html")
+        assert "published answers that agree with the derivation" in _shown_text(browser)
+    finally:
+        browser.quit()
+
+
 # --------------------------------------------------------------------------- safety
 # These run last: they change the built projects.
 

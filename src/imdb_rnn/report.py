@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import importlib.metadata
 import os
 import platform
@@ -652,4 +653,36 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str,
     texts = render(context)
     write_text(written["md"], texts["md"])
     write_text(written["tex"], texts["tex"])
+    written.update(write_tables(context, out))
     return written
+
+
+TABLES = {"table1": "tables/table1.html", "part2": "tables/part2_checks.html"}
+
+
+def _html_table(title: str, rows: Sequence[Sequence[object]]) -> str:
+    """A small standalone HTML page with one table (Snakemake's HTML report shows it inline)."""
+    cell = lambda tag, value: f"<{tag}>{html.escape(str(value))}</{tag}>"  # noqa: E731
+    head = "".join(cell("th", value) for value in rows[0])
+    body = "".join("<tr>" + "".join(cell("td", value) for value in row) + "</tr>\n" for row in rows[1:])
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:left}</style>"
+        f"</head><body><p>{html.escape(title)}</p><table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></body></html>\n"
+    )
+
+
+def write_tables(context: Mapping[str, Any], out: Path) -> dict[str, Path]:
+    """Table 1 and Part 2's check counts as small HTML tables (shown by `snakemake --report`)."""
+    table1 = [["architecture", "id", "RNN/LSTM parameters", "test accuracy % (mean)", "± std", "n", "seeds", "original test accuracy %"]]
+    table1 += [[m["title"], m["id"], m["rnn_params"], m["test_acc"], m["test_acc_std"], m["n"], m["seeds"], m["test_acc_original"] or ""] for m in context["models"]]
+    part2 = context["part2"]
+    checks = [
+        ["check", "passed", "of"],
+        ["numeric checks (autograd, finite differences, gradcheck)", part2["numeric_passed"], part2["numeric_total"]],
+        ["published answers that agree with the derivation", part2["published_agreeing"], part2["published_checked"]],
+    ]
+    paths = {name: out / relative for name, relative in TABLES.items()}
+    write_text(paths["table1"], _html_table("Table 1: " + str(context["table"]["caption"]), table1))
+    write_text(paths["part2"], _html_table("Part 2: the derived gradients, checked", checks))
+    return paths

@@ -53,7 +53,16 @@ REPORT = [
     "report/figures/learning_curves.pdf",
     "report/figures/gradient_flow.png",
     "report/figures/gradient_flow.pdf",
+    "report/tables/table1.html",
+    "report/tables/part2_checks.html",
 ]
+# What `snakemake --report` shows: path -> caption (workflow/report/), category, subcategory.
+REPORT_ITEMS = {
+    "report/figures/learning_curves.png": ("learning_curves.rst", "Part 1", "Figures"),
+    "report/figures/gradient_flow.png": ("gradient_flow.rst", "Part 1", "Figures"),
+    "report/tables/table1.html": ("table1.rst", "Part 1", "Tables"),
+    "report/tables/part2_checks.html": ("part2_checks.rst", "Part 2", "Tables"),
+}
 PDF = "report/report.pdf"
 # What each stage reads besides data: its program, the package modules it runs and the
 # params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
@@ -95,6 +104,7 @@ CODE = {
         "workflow/scripts/diagnose.py",
         "src/imdb_rnn/diagnostics.py",
         "src/imdb_rnn/models.py",
+        "src/imdb_rnn/fingerprint.py",
         "src/imdb_rnn/dataset.py",
         "src/imdb_rnn/training.py",
         "src/imdb_rnn/threads.py",
@@ -182,6 +192,23 @@ def get_summary_files():
         for kind, ext in SUMMARY_FOLDERS.items()
         for arch in ARCHS
     ]
+
+
+def get_report_outputs():
+    """The report stage's outputs: each kept through a failed rerun (update), the figures
+    and tables marked for Snakemake's HTML report (captions in workflow/report/)."""
+    outputs = []
+    for path in REPORT:
+        if path in REPORT_ITEMS:
+            caption, category, subcategory = REPORT_ITEMS[path]
+            path = report(
+                path,
+                caption=f"../report/{caption}",
+                category=category,
+                subcategory=subcategory,
+            )
+        outputs.append(update(path))
+    return outputs
 
 
 def get_final_outputs():

@@ -34,8 +34,9 @@ rule report:
         diagnostics=get_diagnostics(),
         code=get_code("report"),
     # update(): the previous report stays in place while this job runs and comes back if it fails.
+    # The figures and tables are marked for `snakemake --report` (get_report_outputs).
     output:
-        [update(path) for path in REPORT],
+        get_report_outputs(),
     log:
         "logs/report/report.log",
     conda:
