@@ -175,3 +175,13 @@ def test_an_oversized_review_is_refused_before_it_is_read(tmp_path, tiny_archive
         "this is not the IMDB archive, or it was tampered with: download it again, or check data.url"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("fraction", "expected"), [(0.001, "leaves the validation split empty; raise data.valid_fraction"), (0.999, "leaves the training split empty; lower data.valid_fraction")])
+def test_a_valid_fraction_that_empties_a_split_names_the_fraction(fraction, expected):
+    from imdb_rnn.archive import Review
+    from imdb_rnn.prepare import split_train_valid
+
+    reviews = [Review("train", label, i, 7 if label == "pos" else 2, "text") for i in range(20) for label in ("pos", "neg")]
+    with pytest.raises(UserError, match=f"data.valid_fraction: {fraction:g} of 40 labelled training reviews {expected}, or use more reviews"):
+        split_train_valid(reviews, fraction, seed=1)

@@ -73,8 +73,11 @@ def split_train_valid(reviews: list[Review], valid_fraction: float, seed: int) -
         valid += [group[i] for i in sorted(order[:n_valid])]
         train += [group[i] for i in sorted(order[n_valid:])]
     if not train or not valid:
+        empty = "validation" if not valid else "training"
+        fix = "raise data.valid_fraction" if not valid else "lower data.valid_fraction"
         raise UserError(
-            f"data.limit: too few reviews ({len(reviews)}) to split {1 - valid_fraction:.0%}/{valid_fraction:.0%}; raise the limit"
+            f"data.valid_fraction: {valid_fraction:g} of {len(reviews)} labelled training reviews leaves the {empty} split empty; "
+            f"{fix}, or use more reviews (data.limit)"
         )
     return train, valid
 
