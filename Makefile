@@ -11,12 +11,17 @@ TORCH ?= torch==2.13.0
 # Exact versions and hashes of every other package (requirements/lock.txt, resolved on
 # Python 3.11). auto: use the lock where python3 is 3.11, else install pyproject's ranges.
 LOCK  ?= auto
+ifeq ($(filter $(LOCK),auto yes no),)
+$(error LOCK=$(LOCK): use auto, yes or no)
+endif
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCKFILE := requirements/lock.txt
 
 # The stage programs are called as `python workflow/scripts/…`: run them with the venv's Python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+# make params reads SET from the environment, so no shell ever parses its value.
+export SET
 
 .PHONY: install params report pdf test verify lock benchmark clean
 
@@ -39,9 +44,11 @@ $(STAMP): pyproject.toml $(LOCKFILE)
 
 # Set params.yaml keys, validated, comments kept, e.g.
 #   make params SET="data.url=/path/to/aclImdb_v1.tar.gz data.sha256=<its sha256>"
+#   make params SET="report.title='My report' train.seeds='[1234, 1]'"
+# SET is split like a shell line (quotes group words) but never run by a shell.
 params: install
-	@test -n "$(SET)" || { echo 'error: nothing to set; e.g. make params SET="train.epochs=3"' >&2; exit 2; }
-	$(PY) workflow/scripts/set_params.py $(SET)
+	@test -n "$$SET" || { echo 'error: nothing to set; e.g. make params SET="train.epochs=3"' >&2; exit 2; }
+	$(PY) workflow/scripts/set_params.py --words-from-env SET
 
 report: install
 	snakemake --cores $(CORES)

@@ -55,6 +55,13 @@ def _error(mutate) -> str:
         (lambda r: r["train"].update(seeds=[1234, 2**40]), "train.seeds.1: input should be less than or equal to 2147483647"),
         (lambda r: r["models"]["rnn1"].update(hidden_dim=10**9), "models.rnn1.hidden_dim: input should be less than or equal to 8192"),
         (lambda r: r["data"].update(vocab_size=10**12), "data.vocab_size: input should be less than or equal to 10000000"),
+        (lambda r: r["train"].update(seeds=None), "train.seeds: list the seeds to run, e.g. [1234] (DVC's matrix needs a list, not null)"),
+        # strict types: what DVC would put on a command line as written is refused
+        (lambda r: r["train"].update(seeds=[1234, 1.0]), "train.seeds.1: input should be a valid integer"),
+        (lambda r: r["train"].update(seeds=[1234, True]), "train.seeds.1: input should be a valid integer"),
+        (lambda r: r["train"].update(seeds=[1234, "7"]), "train.seeds.1: input should be a valid integer"),
+        (lambda r: r["data"].update(vocab_size=True), "data.vocab_size: input should be a valid integer"),
+        (lambda r: r["train"].update(lr=float("inf")), "train.lr: input should be a finite number"),
         # the embed stage writes a matrix of embedding.dim for a random start too
         (lambda r: (r["embedding"].update(init="random"), r["models"]["rnn1"].update(embedding_dim=50)), "models.rnn1.embedding_dim: 50 differs from embedding.dim 100"),
     ],
@@ -79,6 +86,15 @@ def test_a_params_file_that_is_not_utf8_or_a_folder_is_one_line(tmp_path):
         load_params(bad)
     with pytest.raises(UserError, match="is a folder, not a params file"):
         load_params(tmp_path)
+
+
+def test_a_key_written_twice_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text() + "numerics:\n  cpu: native\n")
+    with pytest.raises(UserError, match=r"params.yaml: duplicate key 'numerics' at line \d+; keep one of the two"):
+        load_params(path)
+    with pytest.raises(UserError, match="cannot be edited .*fix it by hand first"):
+        set_params(path, {"train.epochs": "2"})
 
 
 def test_not_a_mapping_and_bad_yaml(tmp_path):

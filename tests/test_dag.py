@@ -18,6 +18,9 @@ from conftest import ROOT
 from imdb_rnn.config import load_params
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+# The one deliberate difference: DVC runs imdb_rnn/preflight.py as a stage that every train
+# stage depends on; Snakemake runs the same checks when it reads the workflow (common.smk).
+PREFLIGHT_STAGE, PREFLIGHT_OUTPUT = "preflight", "results/preflight.json"
 
 
 def _normalise(cmd: str) -> str:
@@ -57,9 +60,11 @@ def dvc_stages(root: Path) -> dict[str, dict]:
     stages = {}
     with Repo(str(root)) as repo:
         for stage in repo.index.stages:
+            if stage.name == PREFLIGHT_STAGE:
+                continue
             # DVC lists no keys when a stage depends on the whole params file; Snakemake says "*".
             params = sorted(k for dep in stage.deps if hasattr(dep, "params") for k in (dep.params or ["*"]))
-            deps = {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")}
+            deps = {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")} - {PREFLIGHT_OUTPUT}
             stages[_normalise(stage.cmd)] = {
                 "name": stage.name, "deps": deps, "outs": {str(out.def_path) for out in stage.outs}, "params": params,
             }

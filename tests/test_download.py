@@ -156,3 +156,14 @@ def test_server_that_never_answers_times_out_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(imdb_download, "TIMEOUT_SECONDS", 0.2)
     with raw_server(None) as url:
         assert_failed_download(tmp_path, url, "TimeoutError: timed out")
+
+
+def test_a_source_that_is_not_a_regular_file_or_never_ends_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(UserError, match="data.url: /dev/zero is not a regular file"):
+        download("/dev/zero", "0" * 64, tmp_path / "a.tar.gz", progress=False)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    monkeypatch.setattr("imdb_rnn.download.MAX_ARCHIVE_BYTES", 4096)
+    with pytest.raises(UserError, match="sent more than 4,096 bytes"):
+        download(str(big), "0" * 64, tmp_path / "a.tar.gz", progress=False)
+    assert list(tmp_path.iterdir()) == [big]

@@ -27,7 +27,7 @@ from imdb_rnn.vocab import build_tokenizer, encode
 
 PARAMS_YAML = """\
 embedding: {init: random, dim: 16}
-train: {archs: [small], epochs: 6, seed: 5, batch_size: 16, lr: 0.01, device: cpu}
+train: {archs: [small], epochs: 6, seed: 5, seeds: [5], batch_size: 16, lr: 0.01, device: cpu}
 models:
   small: {class_name: SmallLSTM, title: small bi-LSTM, cell: lstm, embedding_dim: 16, hidden_dim: 32, num_layers: 2, bidirectional: true, dropout: 0.2}
 """

@@ -293,6 +293,15 @@ def test_pdf_without_latex_is_set_plain_and_says_how_to_install_it(rendered: tup
     assert "pass --markdown for a plain PDF" in capsys.readouterr().err
 
 
+def test_plain_pdf_names_a_missing_figure(tmp_path: Path) -> None:
+    from imdb_rnn.pdf import plain
+
+    (tmp_path / "report.md").write_text("# Report\n\n![Figure 1: curves](figures/nothere.png)\n")
+    with pytest.raises(UserError, match=r"report.md shows .*nothere.png, which is missing; rerun stage `report`"):
+        plain(tmp_path / "report.md", tmp_path / "report.pdf")
+    assert not (tmp_path / "report.pdf").exists()
+
+
 def test_tex_compiles_to_pdf(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
     if not HAS_LATEX:
         pytest.skip(NO_LATEX)

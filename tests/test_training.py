@@ -32,7 +32,7 @@ TINY = ModelParams(class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embe
 TRAIN = TrainParams(archs=["tiny"], epochs=3, seed=11, batch_size=8, lr=0.02, device="cpu")
 PARAMS_YAML = """\
 embedding: {init: word2vec, dim: 8}
-train: {archs: [tiny], epochs: 3, seed: 11, batch_size: 8, lr: 0.02, device: cpu}
+train: {archs: [tiny], epochs: 3, seed: 11, seeds: [11], batch_size: 8, lr: 0.02, device: cpu}
 models:
   tiny: {class_name: TinyRNN, title: tiny bi-LSTM, cell: lstm, embedding_dim: 8, hidden_dim: 8, num_layers: 2, bidirectional: true, dropout: 0.2}
 """
@@ -364,6 +364,18 @@ def test_a_checkpoint_whose_weights_lost_a_bit_is_refused(prepared, reference, t
     del checkpoint["state_fingerprint"]
     torch.save(checkpoint, tmp_path / "older.pt")
     assert load_checkpoint(tmp_path / "older.pt")[1]["arch"] == "tiny"
+
+
+def test_a_resume_state_from_other_numeric_kernels_is_not_continued(data, tmp_path, monkeypatch, capsys):
+    out = outputs_in(tmp_path)
+    with monkeypatch.context() as patch:
+        crash_in_epoch(patch, 2, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")  # what another numerics.cpu would have set
+    run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    captured = capsys.readouterr()
+    assert "belongs to another configuration; starting fresh" in captured.err and "resuming" not in captured.out
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, monkeypatch):

@@ -36,7 +36,9 @@ Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion, so 1234.0, true or "1234" are not a seed (DVC would put them on a
+    # command line and in file names as written); no infinite or NaN floats.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DataParams(_Section):
@@ -122,6 +124,8 @@ class Params(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Params":
+        if self.train.seeds is None:
+            raise ValueError(f"train.seeds: list the seeds to run, e.g. [{self.train.seed}] (DVC's matrix needs a list, not null)")
         for arch in self.models:
             if not ARCH_ID.fullmatch(arch):
                 raise ValueError(
@@ -187,11 +191,34 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         raise UserError(f"{source}: {problems}") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the
+    last silently, DVC refuses the file: the tools would disagree)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(text: str) -> Any:
+    """Safe YAML that refuses duplicate keys (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
     """Read and validate ``params.yaml``."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: not found; run from the project root or pass --params") from None
     except IsADirectoryError:
@@ -201,6 +228,9 @@ def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
+        problem = str(getattr(exc, "problem", "") or "")
+        if problem.startswith("duplicate key"):
+            raise UserError(f"{path}: {problem}{where}; keep one of the two") from None
         raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
     return parse_params(raw, str(path))
 
@@ -228,6 +258,11 @@ def set_params(path: str | os.PathLike[str], overrides: dict[str, str]) -> Param
         doc = rt.load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: not found") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except Exception as exc:  # ruamel's parser and duplicate-key errors share no base class with yaml's
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise UserError(f"{path}: cannot be edited ({first}); fix it by hand first") from None
     for key, text in overrides.items():
         *parents, last = key.split(".")
         node = doc

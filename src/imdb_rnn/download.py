@@ -50,6 +50,10 @@ def _network_failure(url: str, what: str) -> UserError:
     return UserError(f"download of {url} failed ({what}); rerun to try again, or download the archive by hand and set data.url to its local path")
 
 
+# The official archive is 84 MB: anything past this is not it (and would fill the disk).
+MAX_ARCHIVE_BYTES = 1 << 30
+
+
 def _open_source(url: str) -> tuple[BinaryIO, int | None]:
     """Open ``url`` for reading; return the stream and its size when known."""
     parsed = urllib.parse.urlparse(url)
@@ -67,6 +71,8 @@ def _open_source(url: str) -> tuple[BinaryIO, int | None]:
     else:
         raise UserError(f"data.url: unsupported scheme '{parsed.scheme}' in {url}; use http(s)://, file:// or a local path")
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # /dev/zero, a FIFO, a socket
+            raise UserError(f"data.url: {path} is not a regular file; point it at the .tar.gz archive")
         return open(path, "rb"), path.stat().st_size
     except FileNotFoundError:
         raise UserError(f"data.url: {path} does not exist; fix the path or use the official URL") from None
@@ -99,6 +105,11 @@ def download(url: str, sha256: str, out: str | os.PathLike[str], progress: bool 
                 sink.write(block)
                 received += len(block)
                 bar.update(len(block))
+                if received > MAX_ARCHIVE_BYTES:
+                    raise UserError(
+                        f"{url} sent more than {MAX_ARCHIVE_BYTES:,} bytes, far more than the IMDB archive (84 MB); "
+                        "check data.url"
+                    )
         # http.client ends a body cut short like a complete one; only its announced size tells.
         if size is not None and received < size:
             raise _network_failure(url, f"the connection closed after {received:,} of {size:,} bytes")

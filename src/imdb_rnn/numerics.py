@@ -113,8 +113,10 @@ def read_setting(params_path: str | os.PathLike[str]) -> str:
     """
     import yaml
 
+    from .config import load_yaml
+
     try:
-        raw = yaml.safe_load(Path(params_path).read_text(encoding="utf-8"))
+        raw = load_yaml(Path(params_path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return DEFAULT
     section = raw.get("numerics") if isinstance(raw, dict) else None

@@ -96,6 +96,9 @@ def plain(markdown: Path, out: Path) -> Path:
             if not isinstance(pages[-1], list) or len(pages[-1]) >= _LINES:
                 pages.append([])
             pages[-1].append(piece)
+    missing = [str(page[1]) for page in pages if isinstance(page, tuple) and not page[1].is_file()]
+    if missing:
+        raise UserError(f"{markdown} shows {missing[0]}, which is missing; rerun stage `report`")
     with atomic_path(out, suffix=".pdf") as tmp, matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(tmp) as document:
         for page in pages:
             if isinstance(page, list) and not page:

@@ -643,7 +643,8 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str,
     context = build_context(inputs, params)
     histories = {arch: read_history(inputs.history / f"{arch}.csv") for arch in params.train.archs}
     figures = [out / context["figure"]["png"], out / context["figure"]["pdf"]]
-    titles = {a: params.models[a].title for a in params.train.archs}
+    # matplotlib reads $…$ in a label as math: a title is text, so its dollars are escaped.
+    titles = {a: params.models[a].title.replace("$", r"\$") for a in params.train.archs}
     plot_learning_curves(histories, titles, figures)
     written = {"md": out / "report.md", "tex": out / "report.tex", "png": figures[0], "pdf": figures[1]}
     if context["diagnosis"] is not None:

@@ -50,7 +50,7 @@ from .errors import UserError
 from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .fileio import atomic_path, write_json, write_text
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
-from .numerics import numeric_settings
+from .numerics import KNOBS, numeric_settings
 from .provenance import code_version
 from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, available_cores
 from .vocab import PAD_ID
@@ -286,9 +286,11 @@ def config_hash(config: dict[str, Any], data: TrainData) -> str:
 
     The device and thread count are left out (resuming on other hardware is legitimate,
     though the last bits of the floats may then differ); the test split too (it is read
-    only after training).
+    only after training). The numeric kernels in force (imdb_rnn.numerics) are in: a run
+    continued under other kernels would be neither run's numbers.
     """
     trajectory = {k: v for k, v in config["train"].items() if k != "device"}
+    trajectory["kernels"] = {name: os.environ.get(name) for name in KNOBS}
     blob = {
         "model": config["model"],
         "train": trajectory,

@@ -57,6 +57,8 @@ def load_lock(path: Path) -> dict[str, Any]:
         lock = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: not found; verify compares with the published run that dvc.lock records") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; pass the dvc.lock file") from None
     except (yaml.YAMLError, UnicodeDecodeError):
         raise UserError(f"{path}: not a readable dvc.lock; restore it with `git checkout {path}`") from None
     if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
@@ -90,7 +92,8 @@ def published_setting(lock_path: Path) -> str:
 def lock_outs(lock: dict[str, Any], stage: str) -> dict[str, str]:
     """{path: md5} of a stage's outputs in the lock."""
     entry = lock["stages"].get(stage) or {}
-    return {out["path"]: out.get("md5", "") for out in entry.get("outs", []) if isinstance(out, dict) and "path" in out}
+    outs = entry.get("outs", []) if isinstance(entry, dict) else []
+    return {str(out["path"]): str(out.get("md5", "")) for out in outs if isinstance(out, dict) and "path" in out} if isinstance(outs, list) else {}
 
 
 def md5_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -112,7 +115,8 @@ def environment_differences(published: dict[str, Any] | None, here: dict[str, An
     if published.get("setting") != here.get("setting"):
         found.append(f"numerics.cpu {here.get('setting')} here, {published.get('setting')} published")
     for name, value in sorted(published.get("env", {}).items()):
-        if here["env"].get(name) != value:
+        # The libraries read these case-insensitively (MKL_CBWR=avx2 is AVX2).
+        if str(here["env"].get(name)).lower() != str(value).lower():
             found.append(f"{name}={here['env'].get(name)} here, {value} published")
     kernels_then, kernels_now = published.get("kernels", {}), here["kernels"]
     if kernels_then.get("torch_cpu_capability") != kernels_now.get("torch_cpu_capability"):

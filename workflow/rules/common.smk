@@ -11,11 +11,16 @@ from snakemake.exceptions import WorkflowError
 
 from imdb_rnn.config import parse_params
 from imdb_rnn.errors import UserError
+from imdb_rnn.preflight import preflight
 
 PARAMS_FILE = "params.yaml"
 
 try:
     PARAMS = parse_params(config, PARAMS_FILE)
+    # What can be refused before any job starts (imdb_rnn/preflight.py; DVC runs the same
+    # checks as its `preflight` stage). The GPU is looked for only where the jobs run here,
+    # not on a cluster's login node.
+    preflight(PARAMS, check_device=workflow.local_exec and not workflow.remote_exec)
 except UserError as exc:
     sys.exit(f"error: {exc}")
 
@@ -26,7 +31,6 @@ with open(PARAMS_FILE, encoding="utf-8") as _handle:
             f"{PARAMS_FILE} themselves; edit {PARAMS_FILE} (or use `dvc exp run -S key=value`)"
         )
 
-PREFLIGHT = "results/preflight.json"
 ARCHIVE = "data/aclImdb_v1.tar.gz"
 PREPARED = "data/prepared"
 PREPARED_FILES = [
@@ -74,7 +78,6 @@ CORE = [
     "src/imdb_rnn/numerics.py",
 ]
 CODE = {
-    "preflight": ["workflow/scripts/preflight.py", "src/imdb_rnn/preflight.py"],
     "download": ["workflow/scripts/download.py", "src/imdb_rnn/download.py"],
     "prepare": [
         "workflow/scripts/prepare.py",
@@ -120,7 +123,6 @@ CODE = {
     "pdf": ["workflow/scripts/pdf.py", "src/imdb_rnn/pdf.py"],
 }
 PARAM_KEYS = {
-    "preflight": ["*"],  # the whole file: it validates every key
     "download": ["data.url", "data.sha256"],
     "prepare": ["data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"],
     "embed": ["embedding", "numerics"],
@@ -164,11 +166,16 @@ def get_params(stage):
     return json.dumps(values, sort_keys=True)
 
 
-def get_max_threads(wildcards, threads):
-    """Every core given to Snakemake (--cores): the most a train job may grow to.
+def get_max_threads(wildcards, threads, resources):
+    """The most threads a train job may grow to: on a cluster, the CPUs the job was given
+    (cpus_per_task, as profiles/slurm sets); locally, every core given to Snakemake (--cores).
 
-    Without --cores (e.g. a cluster executor) a job stays at its declared threads.
+    A SLURM job's own Snakemake runs with --cores all, which would be the whole node, so the
+    allocation is read first. Without either, a job stays at its declared threads.
     """
+    allocated = resources.get("cpus_per_task")
+    if allocated:
+        return max(threads, int(allocated))
     try:
         return max(threads, workflow.cores)
     except WorkflowError:

@@ -3,7 +3,6 @@
 
 rule train:
     input:
-        preflight=ancient(PREFLIGHT),
         data=PREPARED_FILES,
         embedding=EMBEDDING,
         code=get_code("train"),

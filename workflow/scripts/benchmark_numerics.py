@@ -83,7 +83,7 @@ def _child(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--steps", type=int, default=12, help="training steps per architecture (default 12)")
     parser.add_argument("--archs", nargs="+", default=list(DEFAULT_ARCHS))

@@ -25,7 +25,7 @@ SHARED = Path("../shared/data/imdb/aclImdb_v1_local.tar.gz")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archive", type=Path, default=Path("data/aclImdb_v1.tar.gz") if Path("data/aclImdb_v1.tar.gz").exists() else SHARED)
     parser.add_argument("--limit", type=int, default=None, help="reviews per split (default: all)")
     args = parser.parse_args(argv)

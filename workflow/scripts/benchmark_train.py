@@ -49,7 +49,7 @@ SYNTHETIC_MIN, SYNTHETIC_MAX = 10, 2500
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="architectures and batch size (default: params.yaml)")
     parser.add_argument("--archs", nargs="+", help="architecture ids (default: train.archs)")
     parser.add_argument("--data", help="prepared data folder (train.npz, valid.npz); default: synthetic IMDB-like lengths")

@@ -30,7 +30,7 @@ from imdb_rnn.training import configure_cpu
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="read for numerics.cpu, the CPU kernels (default: params.yaml)")
     parser.add_argument("--checkpoint", required=True, help="a train-stage checkpoint (.pt)")
     parser.add_argument("--data", required=True, help="the validation split it was trained beside (valid.npz)")

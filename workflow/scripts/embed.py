@@ -19,7 +19,7 @@ from imdb_rnn.errors import run_cli
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml")
     parser.add_argument("--data", required=True, help="the prepare stage's folder (tokenizer.json, train.npz, unsup.txt)")
     parser.add_argument("--out", required=True, help="the embedding matrix (.npy)")

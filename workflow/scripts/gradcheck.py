@@ -36,7 +36,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="read for numerics.cpu, the CPU kernels (default: params.yaml)")
     parser.add_argument("--problem", default=str(DEFAULT_PROBLEM), help="the problem and published answers (YAML)")
     parser.add_argument("--out", required=True, help="where the verification JSON goes")

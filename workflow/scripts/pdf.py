@@ -20,7 +20,7 @@ from imdb_rnn.pdf import LATEX_MISSING, build_pdf
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tex", required=True, help="the LaTeX report (e.g. report/report.tex); its figures are found relative to it")
     parser.add_argument("--markdown", help="the Markdown report, set plain when LaTeX is missing (e.g. report/report.md)")
     parser.add_argument("--out", required=True, help="where the PDF goes (e.g. report/report.pdf)")

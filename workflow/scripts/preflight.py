@@ -19,7 +19,7 @@ from imdb_rnn.preflight import preflight
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml")
     parser.add_argument("--out", required=True, help="where to record the checks that passed (.json)")
     args = parser.parse_args(argv)

@@ -18,7 +18,7 @@ from imdb_rnn.prepare import prepare
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml")
     parser.add_argument("--archive", required=True, help="the aclImdb tar.gz written by the download stage")
     parser.add_argument("--out", required=True, help="folder for the encoded splits, tokenizer.json and unsup.txt")

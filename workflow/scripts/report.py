@@ -26,7 +26,7 @@ from imdb_rnn.report import ReportInputs, write_report
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml (default: params.yaml)")
     parser.add_argument("--summary", required=True, help="summary.json of the summarize stage")
     parser.add_argument("--metrics", required=True, help="folder of <arch>.json metrics (summarize)")

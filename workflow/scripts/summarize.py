@@ -22,7 +22,7 @@ from imdb_rnn.summarize import summarize
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's params.yaml (default: params.yaml)")
     parser.add_argument("--runs", required=True, help="folder of the training runs, <runs>/<arch>/seed<k>/ (e.g. results/runs)")
     parser.add_argument("--out", required=True, help="folder for summary.json, metrics/, history/, models/ (e.g. results)")

@@ -31,7 +31,7 @@ NO_EMBEDDING = "none"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="the pipeline's configuration (default: params.yaml)")
     parser.add_argument("--arch", required=True, help="architecture id, a key of `models` in params.yaml (e.g. bilstm2)")
     parser.add_argument("--seed", type=int, help="training seed (default: train.seed)")

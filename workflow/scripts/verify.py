@@ -39,18 +39,20 @@ SETTING = published_setting(_lock_path(sys.argv[1:]))
 for _note in pin(SETTING):
     print(_note, file=sys.stderr)
 
-from imdb_rnn.errors import run_cli  # noqa: E402
+from imdb_rnn.errors import UserError, run_cli  # noqa: E402
 from imdb_rnn.verify import verify_published  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lock", default="dvc.lock", help="the published run's lock file (default: dvc.lock)")
     parser.add_argument("--archive", default="data/aclImdb_v1.tar.gz", help="the IMDB archive (default: the download stage's)")
     parser.add_argument("--runs", default="results/runs", help="the published runs (default: results/runs)")
     parser.add_argument("--archs", nargs="+", help="architectures to train (default: every published one)")
     parser.add_argument("--work", help="folder for the recomputed data (default: a temporary folder, removed afterwards)")
     args = parser.parse_args(argv)
+    if args.work and Path(args.work).exists() and any(Path(args.work).iterdir()):
+        raise UserError(f"--work {args.work}: not empty; verify writes prepared data there, so give it an empty or new folder")
     with tempfile.TemporaryDirectory(prefix="imdb-verify-") as scratch:
         work = Path(args.work) if args.work else Path(scratch)
         checks = verify_published(Path(args.lock), Path(args.archive), Path(args.runs), work, setting=SETTING, archs=args.archs)
