@@ -12,17 +12,27 @@ from imdb_rnn.numerics import DEFAULT, pin
 for _note in pin(DEFAULT):
     print(_note)
 
+import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
 
-from imdb_fixture import make_archive
 from imdb_rnn.config import set_params
+
+from imdb_fixture import make_archive
 
 ROOT = Path(__file__).resolve().parents[1]
 # Metrics keys that measure wall-clock time, so two runs that agree bit for bit differ in them.
 TIMING_KEYS = frozenset({"train_seconds", "train_tokens_per_second", "thread_seconds"})
+
+
+def load_script(name: str):
+    """A stage program of workflow/scripts/ as a module, to call its ``main`` in-process."""
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -38,5 +48,15 @@ def tiny_params(tmp_path, tiny_archive) -> Path:
     archive, sha = tiny_archive
     params = tmp_path / "params.yaml"
     shutil.copy(ROOT / "params.yaml", params)
-    set_params(params, {"data.url": str(archive), "data.sha256": sha, "data.vocab_size": "60", "train.epochs": "1", "embedding.min_count": "1", "train.seeds": "[1234]"})
+    set_params(
+        params,
+        {
+            "data.url": str(archive),
+            "data.sha256": sha,
+            "data.vocab_size": "60",
+            "train.epochs": "1",
+            "embedding.min_count": "1",
+            "train.seeds": "[1234]",
+        },
+    )
     return params

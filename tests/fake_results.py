@@ -27,10 +27,38 @@ VALID_ACC = {"bilstm2": (0.8750, 0.8125), "birnn2": (0.625, 0.5), "birnn1": (0.5
 RNN_PARAMS = {"bilstm2": 1446400, "birnn2": 361600, "birnn1": 120800, "rnn1": 60400}
 TOTAL_PARAMS = {"bilstm2": 3947001, "birnn2": 2862201, "birnn1": 2621401, "rnn1": 2560601}
 STRUCTURES = {
-    "bilstm2": "MyRNN(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (lstm): LSTM(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
-    "birnn2": "biRNN_2(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
-    "birnn1": "biRNN_1(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, dropout=0.5, bidirectional=True)\n  (fc): Linear(in_features=400, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
-    "rnn1": "RNN_1(\n  (embedding): Embedding(25002, 100, padding_idx=1)\n  (rnn): RNN(100, 200, dropout=0.5)\n  (fc): Linear(in_features=200, out_features=1, bias=True)\n  (dropout): Dropout(p=0.5, inplace=False)\n)\n",
+    "bilstm2": (
+        "MyRNN(\n"
+        "  (embedding): Embedding(25002, 100, padding_idx=1)\n"
+        "  (lstm): LSTM(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n"
+        "  (fc): Linear(in_features=400, out_features=1, bias=True)\n"
+        "  (dropout): Dropout(p=0.5, inplace=False)\n"
+        ")\n"
+    ),
+    "birnn2": (
+        "biRNN_2(\n"
+        "  (embedding): Embedding(25002, 100, padding_idx=1)\n"
+        "  (rnn): RNN(100, 200, num_layers=2, dropout=0.5, bidirectional=True)\n"
+        "  (fc): Linear(in_features=400, out_features=1, bias=True)\n"
+        "  (dropout): Dropout(p=0.5, inplace=False)\n"
+        ")\n"
+    ),
+    "birnn1": (
+        "biRNN_1(\n"
+        "  (embedding): Embedding(25002, 100, padding_idx=1)\n"
+        "  (rnn): RNN(100, 200, dropout=0.5, bidirectional=True)\n"
+        "  (fc): Linear(in_features=400, out_features=1, bias=True)\n"
+        "  (dropout): Dropout(p=0.5, inplace=False)\n"
+        ")\n"
+    ),
+    "rnn1": (
+        "RNN_1(\n"
+        "  (embedding): Embedding(25002, 100, padding_idx=1)\n"
+        "  (rnn): RNN(100, 200, dropout=0.5)\n"
+        "  (fc): Linear(in_features=200, out_features=1, bias=True)\n"
+        "  (dropout): Dropout(p=0.5, inplace=False)\n"
+        ")\n"
+    ),
 }
 CLASS_NAMES = {"bilstm2": "MyRNN", "birnn2": "biRNN_2", "birnn1": "biRNN_1", "rnn1": "RNN_1"}
 # An author with characters LaTeX treats specially, so the report must escape data.
@@ -47,7 +75,8 @@ def params_yaml(seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> str:
     }
     lines = [
         "embedding: {init: word2vec, dim: 100}",
-        f"train: {{archs: [{', '.join(ARCHS)}], epochs: {epochs}, seed: {seeds[0]}, seeds: [{', '.join(map(str, seeds))}], batch_size: 64, lr: 0.001}}",
+        f"train: {{archs: [{', '.join(ARCHS)}], epochs: {epochs}, seed: {seeds[0]}, "
+        f"seeds: [{', '.join(map(str, seeds))}], batch_size: 64, lr: 0.001}}",
         "models:",
         *(f"  {a}: {{class_name: {CLASS_NAMES[a]}, title: {TITLES[a]}, {models[a]}}}" for a in ARCHS),
         f"report: {{author: {json.dumps(AUTHOR)}}}",
@@ -73,10 +102,20 @@ def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
 # What imdb_rnn.numerics.numeric_settings records under the avx2 pin.
 NUMERICS = {
     "setting": "avx2",
-    "env": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": None, "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2", "MKL_ENABLE_INSTRUCTIONS": None},
+    "env": {
+        "OPENBLAS_CORETYPE": "Haswell",
+        "OPENBLAS_L2_SIZE": None,
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_CBWR": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": None,
+    },
     "packages": {"torch": "2.13.0+cpu", "numpy": "2.4.6", "scipy": "1.17.1", "gensim": "4.4.0", "tokenizers": "0.23.3"},
     "cpu": "AMD EPYC",
-    "kernels": {"torch_cpu_capability": "AVX2", "blas": [{"library": "openblas", "core": "Haswell", "version": "0.3.30", "module": "libscipy_openblas.so"}]},
+    "kernels": {
+        "torch_cpu_capability": "AVX2",
+        "blas": [{"library": "openblas", "core": "Haswell", "version": "0.3.30", "module": "libscipy_openblas.so"}],
+    },
     "python": "3.11.7",
 }
 

@@ -58,7 +58,7 @@ def make_archive(
                 members[f"aclImdb/{folder}/{next_id}_{rating}.txt"] = data
                 next_id += 1
     if "train/unsup" not in drop:
-        for k in range(unsup):
+        for _ in range(unsup):
             members[f"aclImdb/train/unsup/{next_id}_0.txt"] = review_text(rng, rng.random() < 0.5).replace("<br /><br />", "").encode()
             next_id += 1
     buffer = io.BytesIO()

@@ -76,7 +76,7 @@ def test_evaluation_reads_every_token_of_every_review_once(split):
         text, _ = batch_tensors(split, batch)
         assert text.shape == (batch.length, len(batch)) and batch.length == batch.lengths.max()
         assert batch.lengths.tolist() == np.maximum(split.lengths[batch.indices], 1).tolist()
-        for column, (review, own) in enumerate(zip(batch.indices.tolist(), batch.lengths.tolist())):
+        for column, (review, own) in enumerate(zip(batch.indices.tolist(), batch.lengths.tolist(), strict=True)):
             assert review not in read
             read[review] = text[:own, column].tolist()
             assert set(text[own:, column].tolist()) <= {PAD_ID}
@@ -123,7 +123,7 @@ def test_evaluation_batches_of_imdb_like_lengths_are_the_plain_chunks_of_64():
     chunks = [order[start : start + 64] for start in range(0, len(order), 64)]
     batches = eval_batches(lengths, batch_size=64)
     assert len(batches) == len(chunks)
-    for batch, chunk in zip(batches, chunks):
+    for batch, chunk in zip(batches, chunks, strict=True):
         assert batch.indices.tolist() == chunk.tolist()
         assert batch.lengths.tolist() == np.maximum(lengths[chunk], 1).tolist() and batch.length == batch.lengths.max()
 

@@ -7,9 +7,10 @@ import copy
 import pytest
 import yaml
 
-from conftest import ROOT
 from imdb_rnn.config import OFFICIAL_SHA256, OFFICIAL_URL, load_params, parse_params, set_params
 from imdb_rnn.errors import UserError
+
+from conftest import ROOT
 
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
 
@@ -63,7 +64,10 @@ def _error(mutate) -> str:
         (lambda r: r["data"].update(vocab_size=True), "data.vocab_size: input should be a valid integer"),
         (lambda r: r["train"].update(lr=float("inf")), "train.lr: input should be a finite number"),
         # the embed stage writes a matrix of embedding.dim for a random start too
-        (lambda r: (r["embedding"].update(init="random"), r["models"]["rnn1"].update(embedding_dim=50)), "models.rnn1.embedding_dim: 50 differs from embedding.dim 100"),
+        (
+            lambda r: (r["embedding"].update(init="random"), r["models"]["rnn1"].update(embedding_dim=50)),
+            "models.rnn1.embedding_dim: 50 differs from embedding.dim 100",
+        ),
     ],
 )
 def test_bad_params_name_the_key(mutate, expected):

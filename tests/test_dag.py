@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from imdb_rnn.config import load_params
+
+from conftest import ROOT
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 # The one deliberate difference: DVC runs imdb_rnn/preflight.py as a stage that every train
@@ -33,7 +34,10 @@ def _normalise(cmd: str) -> str:
 def snakemake_jobs(root: Path) -> dict[str, dict]:
     result = subprocess.run(
         [str(SNAKEMAKE), "--dry-run", "--forceall", "--printshellcmds", "--cores", "2"],
-        cwd=root, capture_output=True, text=True, check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     jobs, current = {}, None
     for line in result.stdout.splitlines():
@@ -66,7 +70,10 @@ def dvc_stages(root: Path) -> dict[str, dict]:
             params = sorted(k for dep in stage.deps if hasattr(dep, "params") for k in (dep.params or ["*"]))
             deps = {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")} - {PREFLIGHT_OUTPUT}
             stages[_normalise(stage.cmd)] = {
-                "name": stage.name, "deps": deps, "outs": {str(out.def_path) for out in stage.outs}, "params": params,
+                "name": stage.name,
+                "deps": deps,
+                "outs": {str(out.def_path) for out in stage.outs},
+                "params": params,
             }
     return stages
 
@@ -125,9 +132,7 @@ def test_snakefmt_has_nothing_to_change():
 
 
 def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
-    result = subprocess.run(
-        [str(SNAKEMAKE), "--profile", "profiles/slurm", "--dry-run", "--forceall"], cwd=ROOT, capture_output=True, text=True
-    )
+    result = subprocess.run([str(SNAKEMAKE), "--profile", "profiles/slurm", "--dry-run", "--forceall"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     blocks = result.stdout.split("rule ")
     train = [b for b in blocks if b.startswith("train:")]

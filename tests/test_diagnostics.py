@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -17,15 +16,10 @@ from imdb_rnn.diagnostics import gradient_flow, position_gradients, sample_batch
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.models import build_model
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 RNN = ModelParams(class_name="Tiny", title="tiny", cell="rnn", embedding_dim=6, hidden_dim=5, num_layers=1, bidirectional=False, dropout=0.5)
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def split_of(lengths: list[int], vocab: int = 30, seed: int = 0) -> EncodedSplit:
@@ -106,7 +100,14 @@ def test_cli_measures_a_checkpoint_against_its_seed_s_initialisation(tmp_path, c
     initial = build_model(RNN, 30)
     trained = build_model(RNN, 30)  # a stand-in for training: other weights than seed 7's draw
     torch.save(
-        {"state_dict": trained.state_dict(), "config": {"model": RNN.model_dump(mode="json")}, "vocab_size": 30, "arch": "tiny", "seed": 7, "vocab_fingerprint": "x"},
+        {
+            "state_dict": trained.state_dict(),
+            "config": {"model": RNN.model_dump(mode="json")},
+            "vocab_size": 30,
+            "arch": "tiny",
+            "seed": 7,
+            "vocab_fingerprint": "x",
+        },
         tmp_path / "tiny.pt",
     )
     split = split_of([30] * 10)

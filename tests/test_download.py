@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import ROOT
 from imdb_rnn import download as imdb_download
 from imdb_rnn.download import download
 from imdb_rnn.errors import UserError
+
+from conftest import ROOT
 
 
 def test_local_path_and_file_url(tmp_path, tiny_archive):
@@ -61,7 +62,8 @@ def test_cli_one_line_error_and_exit_code(tmp_path, tiny_params):
     out = tmp_path / "data" / "a.tar.gz"
     result = subprocess.run(
         [sys.executable, str(ROOT / "workflow/scripts/download.py"), "--params", str(tiny_params), "--out", str(out), "--no-progress"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

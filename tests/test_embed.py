@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from imdb_rnn import embeddings
 from imdb_rnn.config import DataParams, EmbeddingParams
 from imdb_rnn.dataset import load_split
-from imdb_rnn import embeddings
 from imdb_rnn.embeddings import MIN_GLOVE_COVERAGE, embed, word2vec_sentences
 from imdb_rnn.errors import UserError
 from imdb_rnn.prepare import prepare

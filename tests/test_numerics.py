@@ -24,11 +24,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
 from imdb_rnn.config import load_params
 from imdb_rnn.fingerprint import state_fingerprint
 from imdb_rnn.models import build_model
 from imdb_rnn.numerics import KNOBS, PINS, PinError, numeric_settings, pin, pin_from_argv, read_setting
+
+from conftest import ROOT
 
 FINGERPRINTS = Path(__file__).parent / "data" / "pinned_fingerprints.json"
 UPDATE = os.environ.get("IMDB_RNN_UPDATE_FINGERPRINTS") == "1"
@@ -153,7 +154,9 @@ def test_pinned_fingerprints_match_the_committed_ones():
     if UPDATE:
         settings = numeric_settings("avx2")
         FINGERPRINTS.parent.mkdir(exist_ok=True)
-        FINGERPRINTS.write_text(json.dumps({**found, "made_with": {k: settings[k] for k in ("cpu", "packages", "kernels")}}, indent=2) + "\n", encoding="utf-8")
+        FINGERPRINTS.write_text(
+            json.dumps({**found, "made_with": {k: settings[k] for k in ("cpu", "packages", "kernels")}}, indent=2) + "\n", encoding="utf-8"
+        )
     committed = json.loads(FINGERPRINTS.read_text(encoding="utf-8"))
     differing = [arch for arch, value in found["training"].items() if committed["training"].get(arch) != value]
     assert not differing, (

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from conftest import ROOT
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.preflight import CHECKS, preflight
-from test_training import load_script
+
+from conftest import ROOT, load_script
 
 PARAMS = load_params(ROOT / "params.yaml")
 

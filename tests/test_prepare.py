@@ -12,13 +12,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from imdb_fixture import make_archive
 from imdb_rnn import archive as imdb_archive
 from imdb_rnn.config import DataParams
 from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.prepare import prepare
 from imdb_rnn.vocab import encode, load_tokenizer, tokenize
+
+from imdb_fixture import make_archive
 
 
 def run(tmp_path, archive, name="out", **overrides):
@@ -116,7 +117,7 @@ def test_content_fingerprint_follows_the_shared_readme_definition(tmp_path, tiny
     for split in ("train", "test"):
         for label in ("neg", "pos"):
             prefix = f"aclImdb/{split}/{label}/"
-            for name in sorted(n[len(prefix):] for n in members if n.startswith(prefix)):
+            for name in sorted(n[len(prefix) :] for n in members if n.startswith(prefix)):
                 digest.update(f"{split}/{label}/{name}\n".encode() + members[prefix + name])
     assert stats["archive"]["content_fingerprint"] == digest.hexdigest()
 
@@ -177,7 +178,10 @@ def test_an_oversized_review_is_refused_before_it_is_read(tmp_path, tiny_archive
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("fraction", "expected"), [(0.001, "leaves the validation split empty; raise data.valid_fraction"), (0.999, "leaves the training split empty; lower data.valid_fraction")])
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [(0.001, "leaves the validation split empty; raise data.valid_fraction"), (0.999, "leaves the training split empty; lower data.valid_fraction")],
+)
 def test_a_valid_fraction_that_empties_a_split_names_the_fraction(fraction, expected):
     from imdb_rnn.archive import Review
     from imdb_rnn.prepare import split_train_valid

@@ -18,18 +18,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, TIMING_KEYS
 from imdb_rnn import fileio
 from imdb_rnn.dataset import EncodedSplit, save_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import atomic_path, write_json
 from imdb_rnn.vocab import build_tokenizer, encode
 
+from conftest import ROOT, TIMING_KEYS
+
 PARAMS_YAML = """\
 embedding: {init: random, dim: 16}
 train: {archs: [small], epochs: 6, seed: 5, seeds: [5], batch_size: 16, lr: 0.01, device: cpu}
 models:
-  small: {class_name: SmallLSTM, title: small bi-LSTM, cell: lstm, embedding_dim: 16, hidden_dim: 32, num_layers: 2, bidirectional: true, dropout: 0.2}
+  small:
+    {class_name: SmallLSTM, title: small bi-LSTM, cell: lstm, embedding_dim: 16, hidden_dim: 32, num_layers: 2, bidirectional: true, dropout: 0.2}
 """
 
 
@@ -62,10 +64,26 @@ def workdir(tmp_path_factory) -> Path:
 def _train_cmd(folder: Path, run: str) -> list[str]:
     out = folder / run
     return [
-        sys.executable, str(ROOT / "workflow/scripts/train.py"), "--params", str(folder / "params.yaml"), "--arch", "small",
-        "--data", str(folder / "prepared"), "--checkpoint", str(out / "model.pt"), "--resume", str(out / "resume.pt"),
-        "--metrics", str(out / "metrics.json"), "--history", str(out / "history.csv"), "--structure", str(out / "model.txt"),
-        "--threads", "1",
+        sys.executable,
+        str(ROOT / "workflow/scripts/train.py"),
+        "--params",
+        str(folder / "params.yaml"),
+        "--arch",
+        "small",
+        "--data",
+        str(folder / "prepared"),
+        "--checkpoint",
+        str(out / "model.pt"),
+        "--resume",
+        str(out / "resume.pt"),
+        "--metrics",
+        str(out / "metrics.json"),
+        "--history",
+        str(out / "history.csv"),
+        "--structure",
+        str(out / "model.txt"),
+        "--threads",
+        "1",
     ]
 
 

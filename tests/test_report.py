@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import json
 import os
 import re
@@ -14,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-import fake_results
-from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_diagnostics, write_runs, write_stage_outputs
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
 from imdb_rnn.report import ReportInputs, build_context, render, tex_escape, write_report
 from imdb_rnn.summarize import summarize
+
+import fake_results
+from conftest import load_script
+from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_diagnostics, write_runs, write_stage_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended lmodern latexmk"
@@ -56,13 +57,6 @@ TABLE_ROWS = [
 ]
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def verification() -> dict:
     return fake_results.verification()
@@ -91,9 +85,26 @@ def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_resu
 
 def cli_args(inputs: ReportInputs, out: Path) -> list[str]:
     return [
-        "--params", str(inputs.params), "--summary", str(inputs.summary), "--metrics", str(inputs.metrics),
-        "--history", str(inputs.history), "--models", str(inputs.models), "--data-stats", str(inputs.data_stats),
-        "--embedding-stats", str(inputs.embedding_stats), "--triplet", str(inputs.verification), "--diagnostics", str(inputs.diagnostics), "--out", str(out),
+        "--params",
+        str(inputs.params),
+        "--summary",
+        str(inputs.summary),
+        "--metrics",
+        str(inputs.metrics),
+        "--history",
+        str(inputs.history),
+        "--models",
+        str(inputs.models),
+        "--data-stats",
+        str(inputs.data_stats),
+        "--embedding-stats",
+        str(inputs.embedding_stats),
+        "--triplet",
+        str(inputs.verification),
+        "--diagnostics",
+        str(inputs.diagnostics),
+        "--out",
+        str(out),
     ]
 
 
@@ -268,7 +279,9 @@ def test_results_from_other_params_are_refused(tmp_path: Path, verification: dic
         build_context(inputs, load_params(inputs.params))
 
 
-def test_pdf_without_latex_is_set_plain_and_says_how_to_install_it(rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pdf_without_latex_is_set_plain_and_says_how_to_install_it(
+    rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = rendered[1]
     real_path = os.environ["PATH"]
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no latexmk, no pdflatex

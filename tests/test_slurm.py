@@ -69,9 +69,12 @@ def _sacct(job_ids: list[str], slurm: dict[str, str]) -> list[dict[str, str]]:
     fields = ["JobIdRaw", "JobName", "Comment", "State", "Partition", "AllocCPUS", "ExitCode"]
     done = subprocess.run(
         ["sacct", "--jobs", ",".join(job_ids), "--parsable2", "--noheader", f"--format={','.join(fields)}"],
-        env=slurm, capture_output=True, text=True, check=True,
+        env=slurm,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    return [dict(zip(fields, line.split("|"))) for line in done.stdout.splitlines()]
+    return [dict(zip(fields, line.split("|"), strict=False)) for line in done.stdout.splitlines()]
 
 
 def _metrics(project: Path, arch: str) -> dict:
@@ -99,10 +102,12 @@ def test_the_pipeline_runs_as_slurm_jobs_and_trains_the_rnns_as_a_local_run_does
 
     # The local reference trains the RNNs beside the cluster's jobs, one thread each like them.
     targets = [f"results/runs/{arch}/seed{SEED}/metrics.json" for arch in RNNS]
-    with subprocess.Popen(["snakemake", "--cores", "1", *targets], cwd=local, env=env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as reference:
-        done = subprocess.run(["snakemake", "--profile", "profiles/slurm-test"], cwd=cluster, env=slurm_env,
-                              capture_output=True, text=True, timeout=600)
+    with subprocess.Popen(
+        ["snakemake", "--cores", "1", *targets], cwd=local, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as reference:
+        done = subprocess.run(
+            ["snakemake", "--profile", "profiles/slurm-test"], cwd=cluster, env=slurm_env, capture_output=True, text=True, timeout=600
+        )
         reference_output = reference.communicate(timeout=600)[0]
     assert reference.returncode == 0, reference_output[-3000:]
     output = done.stdout + done.stderr
@@ -120,7 +125,12 @@ def test_the_pipeline_runs_as_slurm_jobs_and_trains_the_rnns_as_a_local_run_does
     assert sorted(job["Comment"] for job in jobs) == EXPECTED_JOBS
     for job in jobs:
         assert (job["JobName"], job["State"], job["Partition"], job["AllocCPUS"], job["ExitCode"]) == (
-            run_id.group(1), "COMPLETED", "test", "1", "0:0"), job
+            run_id.group(1),
+            "COMPLETED",
+            "test",
+            "1",
+            "0:0",
+        ), job
     # Inside each allocation the executor's job step ran the rule with srun: step 0.
     steps = {row["JobIdRaw"]: row["State"] for row in rows if row["JobIdRaw"].endswith(".0")}
     assert steps == {f"{job_id}.0": "COMPLETED" for job_id in submitted}

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from fake_results import ARCHS, CODE_VERSIONS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.summarize import STD_DEFINITION, run_dir, summarize
 
+from conftest import load_script
+from fake_results import ARCHS, CODE_VERSIONS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

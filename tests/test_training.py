@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import subprocess
@@ -16,7 +15,6 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import TIMING_KEYS
 from imdb_rnn import threads, training
 from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import ModelParams, TrainParams
@@ -27,8 +25,12 @@ from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
 from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
 from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
 
+from conftest import TIMING_KEYS, load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ModelParams(class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embedding_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.2)
+TINY = ModelParams(
+    class_name="TinyRNN", title="tiny bi-LSTM", cell="lstm", embedding_dim=8, hidden_dim=8, num_layers=2, bidirectional=True, dropout=0.2
+)
 TRAIN = TrainParams(archs=["tiny"], epochs=3, seed=11, batch_size=8, lr=0.02, device="cpu")
 PARAMS_YAML = """\
 embedding: {init: word2vec, dim: 8}
@@ -36,13 +38,6 @@ train: {archs: [tiny], epochs: 3, seed: 11, seeds: [11], batch_size: 8, lr: 0.02
 models:
   tiny: {class_name: TinyRNN, title: tiny bi-LSTM, cell: lstm, embedding_dim: 8, hidden_dim: 8, num_layers: 2, bidirectional: true, dropout: 0.2}
 """
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def synthetic_texts(n: int, seed: int) -> tuple[list[str], list[int]]:
@@ -128,7 +123,8 @@ def test_cli_run_lowers_the_loss_and_writes_every_output(prepared, tmp_path):
 
     metrics = json.loads(out.metrics.read_text())
     contract = {"test_acc", "test_loss", "valid_acc", "valid_loss", "best_epoch", "rnn_params", "total_params", "epochs",
-                "train_seconds", "train_tokens_per_second", "tokens_dropped_fraction", "seed", "device", "threads", "embedding_init", "code_version"}  # fmt: skip
+                "train_seconds", "train_tokens_per_second", "tokens_dropped_fraction", "seed", "device", "threads",
+                "embedding_init", "code_version"}  # fmt: skip
     assert contract <= set(metrics)
     # The tests run in this project's checkout: the commit is HEAD's, maybe with "+dirty".
     assert metrics["code_version"].split("+")[0] == training.code_version().split("+")[0] != "unknown"
@@ -418,7 +414,7 @@ def test_evaluation_under_a_token_budget_scores_every_review_as_before(data, ref
     def logits(batches):
         scores = torch.empty(len(data.test))
         with torch.no_grad():
-            for batch, (text, _, lengths) in zip(batches, BatchLoader(data.test, batches)):
+            for batch, (text, _, lengths) in zip(batches, BatchLoader(data.test, batches), strict=True):
                 scores[batch.indices] = model(text, lengths)
         return scores
 
@@ -441,7 +437,7 @@ def test_gradient_norms_are_those_of_each_batch_before_the_step():
         recurrent = torch.sqrt(sum((p.grad**2).sum() for p in model.rnn_layer.parameters())).item()
         expected.append((total, recurrent))
     result = training.train(model, batches, torch.optim.SGD(model.parameters(), lr=0.0), nn.BCEWithLogitsLoss())
-    totals, recurrents = zip(*expected)
+    totals, recurrents = zip(*expected, strict=True)
     assert result.grad_norms == pytest.approx((np.mean(totals), max(totals), np.mean(recurrents), max(recurrents)), rel=1e-5)
     assert 0 < np.mean(recurrents) < np.mean(totals)
 

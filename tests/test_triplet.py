@@ -193,9 +193,7 @@ def _with(derivation: triplet.Derivation, field: str, key: tuple[str, ...], expr
         ("q3_inactive", ("f_n",), fa - fn, "q2 F<0", "dL/df_n", None),
     ],
 )
-def test_every_numeric_check_catches_a_wrong_formula(
-    problem, derivation, field, key, wrong, target, worst, gradcheck_target
-) -> None:
+def test_every_numeric_check_catches_a_wrong_formula(problem, derivation, field, key, wrong, target, worst, gradcheck_target) -> None:
     bad = _with(derivation, field, key, wrong)
     numeric = triplet.numeric_checks(problem, bad, **QUICK)
     rows = [c for c in numeric["checks"] if c["target"] == target]

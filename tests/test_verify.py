@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fake_results import NUMERICS
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.verify import environment_differences, load_lock, lock_outs
-from test_training import load_script
+
+from conftest import load_script
+from fake_results import NUMERICS
 
 
 def test_kernel_variables_compare_as_the_libraries_read_them():

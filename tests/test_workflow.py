@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from imdb_rnn.config import set_params
 from imdb_rnn.dataset import load_split
+
+from conftest import ROOT
 
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "profiles", "src", ".dvc/config", ".dvcignore", ".gitignore"]
@@ -46,10 +47,18 @@ def project_copy(dest: Path, archive: Path, sha: str) -> Path:
         else:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, dest / name)
-    set_params(dest / "params.yaml", {
-        "data.url": str(archive), "data.sha256": sha, "data.vocab_size": "60", "train.epochs": "1",
-        "embedding.min_count": "1", "embedding.epochs": "1", "train.seeds": "[1234]",
-    })
+    set_params(
+        dest / "params.yaml",
+        {
+            "data.url": str(archive),
+            "data.sha256": sha,
+            "data.vocab_size": "60",
+            "train.epochs": "1",
+            "embedding.min_count": "1",
+            "embedding.epochs": "1",
+            "train.seeds": "[1234]",
+        },
+    )
     run(["git", "init", "-q"], dest)
     run(["git", "config", "user.email", "test@example.invalid"], dest)
     run(["git", "config", "user.name", "test"], dest)
@@ -88,8 +97,17 @@ def test_both_tools_write_every_contract_output(built):
     for project in built:
         for arch in ("bilstm2", "birnn2", "birnn1", "rnn1"):
             metrics = json.loads((project / f"results/metrics/{arch}.json").read_text())
-            assert {"test_acc", "test_loss", "valid_acc", "valid_loss", "rnn_params", "total_params", "epochs",
-                    "train_seconds", "train_tokens_per_second"} <= set(metrics)
+            assert {
+                "test_acc",
+                "test_loss",
+                "valid_acc",
+                "valid_loss",
+                "rnn_params",
+                "total_params",
+                "epochs",
+                "train_seconds",
+                "train_tokens_per_second",
+            } <= set(metrics)
             assert metrics["epochs"] == 1 and 0.0 <= metrics["test_acc"] <= 1.0
             history = (project / f"results/history/{arch}.csv").read_text().splitlines()
             assert history[0].startswith("epoch,train_loss,train_acc,valid_loss,valid_acc,seconds,grad_norm_mean,") and len(history) == 2
@@ -115,7 +133,13 @@ def test_verify_reproduces_the_published_run_and_names_what_differs(built, tmp_p
     verify = [sys.executable, "workflow/scripts/verify.py"]
     same = subprocess.run(verify, cwd=dvc, env=env(), capture_output=True, text=True)
     assert same.returncode == 0, same.stdout + same.stderr
-    for check in ("packages and kernels", "archive", "prepared data", "word vectors", *(f"training {a} (seed 1234)" for a in ("bilstm2", "birnn2", "birnn1", "rnn1"))):
+    for check in (
+        "packages and kernels",
+        "archive",
+        "prepared data",
+        "word vectors",
+        *(f"training {a} (seed 1234)" for a in ("bilstm2", "birnn2", "birnn1", "rnn1")),
+    ):
         assert f"{check}: identical" in same.stdout, same.stdout
     assert "this machine reproduces the published run (8 checks identical, numerics.cpu: avx2)" in same.stdout
 
@@ -230,10 +254,7 @@ def test_dvc_queue_runs_a_small_sweep(built):
         time.sleep(2)
     assert status.count("Success") == 2, status
     shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
-    rates = {
-        exp["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["lr"]
-        for commit in shown for exp in (commit.get("experiments") or [])
-    }
+    rates = {exp["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["lr"] for commit in shown for exp in (commit.get("experiments") or [])}
     assert {0.003, 0.03} <= rates
 
 
@@ -265,7 +286,9 @@ def _shown_text(browser) -> str:
     return "\n".join(texts)
 
 
-@pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+@pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
+)
 def test_snakemake_html_report_shows_the_figures_and_tables_in_a_browser(built, tmp_path):
     from PIL import Image
     from selenium.webdriver.common.by import By
@@ -373,7 +396,9 @@ def test_a_failed_rerun_keeps_the_previous_results(built):
     broken[0, 0] = np.nan
     np.save(embedding, broken)
     before = _snapshot(snake)
-    failed = subprocess.run(["snakemake", "--cores", "2", "--", "results/runs/rnn1/seed1234/metrics.json"], cwd=snake, env=env(), capture_output=True, text=True)
+    failed = subprocess.run(
+        ["snakemake", "--cores", "2", "--", "results/runs/rnn1/seed1234/metrics.json"], cwd=snake, env=env(), capture_output=True, text=True
+    )
     assert failed.returncode != 0 and "holds NaN or infinite values" in failed.stdout + failed.stderr
     assert _snapshot(snake) == before
     embedding.write_bytes(kept)

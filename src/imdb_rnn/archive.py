@@ -75,9 +75,7 @@ def read_archive(path: str | os.PathLike[str], keep_raw: bool = True) -> Archive
     except FileNotFoundError:
         raise UserError(f"missing archive {path}; run the download stage first") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise UserError(
-            f"{path} is not a readable tar.gz archive ({exc}); delete it and download it again, or check data.url"
-        ) from None
+        raise UserError(f"{path} is not a readable tar.gz archive ({exc}); delete it and download it again, or check data.url") from None
     missing = [f"{s}/{lab}" for s, lab in LABELED if not found.get((s, lab))]
     if missing:
         raise UserError(

@@ -60,7 +60,7 @@ class EmbeddingParams(_Section):
     min_count: int = Field(5, ge=1, le=1_000_000, description="word2vec minimum count")
 
     @model_validator(mode="after")
-    def _glove_needs_path(self) -> "EmbeddingParams":
+    def _glove_needs_path(self) -> EmbeddingParams:
         if self.init == "glove" and not self.glove_path:
             raise ValueError("embedding.glove_path: must name a GloVe text file when embedding.init is glove")
         return self
@@ -87,7 +87,7 @@ class TrainParams(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @model_validator(mode="after")
-    def _seed_among_seeds(self) -> "TrainParams":
+    def _seed_among_seeds(self) -> TrainParams:
         if self.seeds is None:
             return self
         if self.seed not in self.seeds:
@@ -123,7 +123,7 @@ class Params(_Section):
     report: ReportParams = ReportParams()
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "Params":
+    def _cross_checks(self) -> Params:
         if self.train.seeds is None:
             raise ValueError(f"train.seeds: list the seeds to run, e.g. [{self.train.seed}] (DVC's matrix needs a list, not null)")
         for arch in self.models:
@@ -140,7 +140,9 @@ class Params(_Section):
         for arch, model in self.models.items():
             # The embed stage writes a [vocab, embedding.dim] matrix for every init (random too).
             if model.embedding_dim != self.embedding.dim:
-                raise ValueError(f"models.{arch}.embedding_dim: {model.embedding_dim} differs from embedding.dim {self.embedding.dim}; make them equal")
+                raise ValueError(
+                    f"models.{arch}.embedding_dim: {model.embedding_dim} differs from embedding.dim {self.embedding.dim}; make them equal"
+                )
         return self
 
 

@@ -40,7 +40,7 @@ class EncodedSplit:
         return self.tokens[self.offsets[i] : self.offsets[i + 1]]
 
     @classmethod
-    def from_lists(cls, token_lists: list[list[int]], labels, ids, ratings) -> "EncodedSplit":
+    def from_lists(cls, token_lists: list[list[int]], labels, ids, ratings) -> EncodedSplit:
         lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
         offsets = np.zeros(len(token_lists) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])

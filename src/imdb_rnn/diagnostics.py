@@ -98,7 +98,9 @@ def summarize_profile(profile: np.ndarray) -> dict[str, float]:
     }
 
 
-def gradient_flow(trained: RecurrentClassifier, initial: RecurrentClassifier, split: EncodedSplit, *, length: int, reviews: int, seed: int) -> dict[str, Any]:
+def gradient_flow(
+    trained: RecurrentClassifier, initial: RecurrentClassifier, split: EncodedSplit, *, length: int, reviews: int, seed: int
+) -> dict[str, Any]:
     """The gradient profile of the trained model and of a fresh one, on the same reviews."""
     text, labels = sample_batch(split, length, reviews, seed)
     result: dict[str, Any] = {"length": text.shape[0], "reviews": text.shape[1], "sample_seed": seed, "edge": EDGE}

@@ -95,10 +95,19 @@ def download(url: str, sha256: str, out: str | os.PathLike[str], progress: bool 
     digest = hashlib.sha256()
     source, size = _open_source(url)
     with source, atomic_path(out, suffix=".part") as tmp:
-        with open(tmp, "wb") as sink, tqdm(
-            total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"download {out.name}",
-            disable=not progress, file=sys.stderr, mininterval=1.0,
-        ) as bar:
+        with (
+            open(tmp, "wb") as sink,
+            tqdm(
+                total=size,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"download {out.name}",
+                disable=not progress,
+                file=sys.stderr,
+                mininterval=1.0,
+            ) as bar,
+        ):
             received = 0
             while block := _read(source, url):
                 digest.update(block)
@@ -106,18 +115,13 @@ def download(url: str, sha256: str, out: str | os.PathLike[str], progress: bool 
                 received += len(block)
                 bar.update(len(block))
                 if received > MAX_ARCHIVE_BYTES:
-                    raise UserError(
-                        f"{url} sent more than {MAX_ARCHIVE_BYTES:,} bytes, far more than the IMDB archive (84 MB); "
-                        "check data.url"
-                    )
+                    raise UserError(f"{url} sent more than {MAX_ARCHIVE_BYTES:,} bytes, far more than the IMDB archive (84 MB); check data.url")
         # http.client ends a body cut short like a complete one; only its announced size tells.
         if size is not None and received < size:
             raise _network_failure(url, f"the connection closed after {received:,} of {size:,} bytes")
         actual = digest.hexdigest()
         if actual != sha256.lower():
             raise UserError(
-                f"sha256 mismatch for {url}: expected {sha256}, got {actual}; "
-                "set data.sha256 to the archive's real checksum (or fetch a good copy)"
+                f"sha256 mismatch for {url}: expected {sha256}, got {actual}; set data.sha256 to the archive's real checksum (or fetch a good copy)"
             )
     return out
-

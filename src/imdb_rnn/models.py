@@ -179,7 +179,9 @@ def _single_layer(rnn: nn.RNNBase, layer: int, direction: int, input_size: int) 
     return cell
 
 
-def build_model(params: ModelParams, vocab_size: int, pad_idx: int = PAD_ID, embedding: torch.Tensor | np.ndarray | None = None) -> RecurrentClassifier:
+def build_model(
+    params: ModelParams, vocab_size: int, pad_idx: int = PAD_ID, embedding: torch.Tensor | np.ndarray | None = None
+) -> RecurrentClassifier:
     """A :class:`RecurrentClassifier` whose class is named ``params.class_name`` (e.g. ``MyRNN``).
 
     The subclass exists only so that ``print(model)`` shows the report's class name; it adds

@@ -204,7 +204,12 @@ def kernels_in_use() -> dict[str, object]:
         return kernels
     kernels["blas"] = sorted(
         (
-            {"library": info.get("internal_api"), "core": info.get("architecture"), "version": info.get("version"), "module": Path(info.get("filepath", "")).name}
+            {
+                "library": info.get("internal_api"),
+                "core": info.get("architecture"),
+                "version": info.get("version"),
+                "module": Path(info.get("filepath", "")).name,
+            }
             for info in threadpool_info()
             if info.get("user_api") == "blas"
         ),

@@ -58,7 +58,9 @@ def typeset(tex: Path, out: Path) -> Path:
         ]  # fmt: skip
         try:
             # Run beside the .tex so its relative figure paths resolve; -norc ignores user rc files.
-            done = subprocess.run(command, cwd=tex.parent, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LATEX_TIMEOUT_S, check=False)
+            done = subprocess.run(
+                command, cwd=tex.parent, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LATEX_TIMEOUT_S, check=False
+            )
         except subprocess.TimeoutExpired:
             raise UserError(f"latexmk ran over {LATEX_TIMEOUT_S} s on {tex}; run it by hand to see where it stops") from None
         built = Path(build) / f"{tex.stem}.pdf"

@@ -36,7 +36,7 @@ def content_fingerprint(contents: ArchiveContents) -> str:
     digest = hashlib.sha256()
     for split, label in LABELED:
         reviews = contents.get(split, label)
-        pairs = sorted(zip((r.name for r in reviews), contents.raw[(split, label)]))
+        pairs = sorted(zip((r.name for r in reviews), contents.raw[(split, label)], strict=True))
         for name, data in pairs:
             digest.update(f"{split}/{label}/{name}\n".encode())
             digest.update(data)

@@ -30,9 +30,6 @@ import importlib.metadata
 import os
 import platform
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +171,8 @@ def _numerics_text(metrics: Mapping[str, Mapping[str, Any]]) -> str:
             kernels = numerics["kernels"]
             blas = _and(sorted({str(entry["core"]) for entry in kernels.get("blas") or []})) or "unknown"
             packages = ", ".join(f"{name} {version}" for name, version in numerics["packages"].items() if version)
-            line = f"numerics.cpu {numerics['setting']} ({pinned}); ATen {kernels['torch_cpu_capability']}, OpenBLAS {blas}; {packages}; {numerics['cpu']}"
+            aten = kernels["torch_cpu_capability"]
+            line = f"numerics.cpu {numerics['setting']} ({pinned}); ATen {aten}, OpenBLAS {blas}; {packages}; {numerics['cpu']}"
         if line not in lines:
             lines.append(line)
     return "; ".join(lines) if len(lines) == 1 else " | ".join(lines)
@@ -262,7 +260,9 @@ def _models(params: Params, inputs: ReportInputs, summary: Mapping[str, Any], me
     return rows
 
 
-def _part1(params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+def _part1(
+    params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], metrics: Mapping[str, Any], summary: Mapping[str, Any]
+) -> dict[str, Any]:
     splits = data["splits"]
     seeds = params.train.all_seeds
     ns = sorted({summary[arch]["n"] for arch in params.train.archs})
@@ -387,8 +387,7 @@ def _part2(v: Mapping[str, Any]) -> dict[str, Any]:
     q5 = []
     for number, (loss, row) in enumerate(v["q5_latex"].items(), start=1):
         formulas = [
-            _formula(_partial(_loss(loss), _symbol(e)), latex, q5_ok, published.get((f"Q5.{number}", f"d{loss}/d{e}")))
-            for e, latex in row.items()
+            _formula(_partial(_loss(loss), _symbol(e)), latex, q5_ok, published.get((f"Q5.{number}", f"d{loss}/d{e}"))) for e, latex in row.items()
         ]
         q5.append({"number": number, "loss": _loss(loss), "formulas": formulas})
     q6_ok = _numeric_ok(numeric, "q6")
@@ -446,7 +445,13 @@ def _version(package: str) -> str:
 
 
 def _provenance(
-    params: Params, data: Mapping[str, Any], embedding: Mapping[str, Any], models: Sequence[Mapping[str, Any]], devices: str, threads: str, numerics: str
+    params: Params,
+    data: Mapping[str, Any],
+    embedding: Mapping[str, Any],
+    models: Sequence[Mapping[str, Any]],
+    devices: str,
+    threads: str,
+    numerics: str,
 ) -> dict[str, Any]:
     return {
         "date": _report_date(),
@@ -667,8 +672,9 @@ def _html_table(title: str, rows: Sequence[Sequence[object]]) -> str:
     head = "".join(cell("th", value) for value in rows[0])
     body = "".join("<tr>" + "".join(cell("td", value) for value in row) + "</tr>\n" for row in rows[1:])
     return (
-        f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:left}</style>"
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{padding:4px 10px;border-bottom:1px solid #ccc;text-align:left}</style>"
         f"</head><body><p>{html.escape(title)}</p><table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table></body></html>\n"
     )
 
@@ -676,7 +682,10 @@ def _html_table(title: str, rows: Sequence[Sequence[object]]) -> str:
 def write_tables(context: Mapping[str, Any], out: Path) -> dict[str, Path]:
     """Table 1 and Part 2's check counts as small HTML tables (shown by `snakemake --report`)."""
     table1 = [["architecture", "id", "RNN/LSTM parameters", "test accuracy % (mean)", "± std", "n", "seeds", "original test accuracy %"]]
-    table1 += [[m["title"], m["id"], m["rnn_params"], m["test_acc"], m["test_acc_std"], m["n"], m["seeds"], m["test_acc_original"] or ""] for m in context["models"]]
+    table1 += [
+        [m["title"], m["id"], m["rnn_params"], m["test_acc"], m["test_acc_std"], m["n"], m["seeds"], m["test_acc_original"] or ""]
+        for m in context["models"]
+    ]
     part2 = context["part2"]
     checks = [
         ["check", "passed", "of"],

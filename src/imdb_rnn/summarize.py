@@ -91,10 +91,10 @@ def summarize_arch(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
         "n": len(seeds),
         "seeds": seeds,
         "primary_seed": seeds[0],
-        "test_acc_by_seed": {str(s): acc for s, acc in zip(seeds, test)},
+        "test_acc_by_seed": {str(s): acc for s, acc in zip(seeds, test, strict=True)},
         "valid_acc_mean": valid_mean,
         "valid_acc_std": valid_std,
-        "valid_acc_by_seed": {str(s): acc for s, acc in zip(seeds, valid)},
+        "valid_acc_by_seed": {str(s): acc for s, acc in zip(seeds, valid, strict=True)},
         "rnn_params": runs[seeds[0]]["metrics"]["rnn_params"],
         "train_seconds_total": round(sum(runs[s]["metrics"]["train_seconds"] for s in seeds), 3),
         # Runs from before the training code recorded its commit say "unknown".
@@ -116,7 +116,10 @@ def summarize(archs: Sequence[str], seeds: Sequence[int], runs: str | os.PathLik
     for arch, arch_runs in all_runs.items():
         primary = arch_runs[seeds[0]]
         entry = summary[arch]
-        write_json(out / "metrics" / f"{arch}.json", {**primary["metrics"], "test_acc_mean": entry["test_acc_mean"], "test_acc_std": entry["test_acc_std"], "n": entry["n"]})
+        write_json(
+            out / "metrics" / f"{arch}.json",
+            {**primary["metrics"], "test_acc_mean": entry["test_acc_mean"], "test_acc_std": entry["test_acc_std"], "n": entry["n"]},
+        )
         write_bytes(out / "history" / f"{arch}.csv", primary["history"])
         write_bytes(out / "models" / f"{arch}.txt", primary["structure"])
     write_json(out / "summary.json", summary)

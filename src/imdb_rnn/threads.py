@@ -149,7 +149,7 @@ class ThreadGovernor:
         end = (time.monotonic() - self._clock) if until is None else until
         spans: dict[int, float] = {}
         marks = self.timeline + [(end, self.threads)]
-        for (start, threads), (stop, _) in zip(marks, marks[1:]):
+        for (start, threads), (stop, _) in zip(marks, marks[1:], strict=False):
             spans[threads] = round(spans.get(threads, 0.0) + max(0.0, stop - start), 1)
         return spans
 

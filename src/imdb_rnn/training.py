@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,8 +47,8 @@ from .batching import BatchLoader, eval_batches, train_batches
 from .config import ModelParams, TrainParams
 from .dataset import EncodedSplit
 from .errors import UserError
-from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .fileio import atomic_path, write_json, write_text
+from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
 from .numerics import KNOBS, numeric_settings
 from .provenance import code_version
@@ -88,7 +88,7 @@ PROGRESS_INTERVAL_LOG = 30.0
 
 # What train() and evaluate() read: anything with a length that yields (text [L, B], labels [B]),
 # or for evaluate also (text, labels, lengths [B]) with text right-padded.
-Batches = Union[BatchLoader, Sequence[tuple[torch.Tensor, torch.Tensor]]]
+Batches = BatchLoader | Sequence[tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -262,11 +262,19 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
-def resolved_config(model_params: ModelParams, train_params: TrainParams, seed: int, embedding_init: str, embedding: np.ndarray | None) -> dict[str, Any]:
+def resolved_config(
+    model_params: ModelParams, train_params: TrainParams, seed: int, embedding_init: str, embedding: np.ndarray | None
+) -> dict[str, Any]:
     """The configuration a checkpoint carries, so that it explains itself."""
     return {
         "model": model_params.model_dump(mode="json"),
-        "train": {"epochs": train_params.epochs, "batch_size": train_params.batch_size, "lr": train_params.lr, "seed": seed, "device": train_params.device},
+        "train": {
+            "epochs": train_params.epochs,
+            "batch_size": train_params.batch_size,
+            "lr": train_params.lr,
+            "seed": seed,
+            "device": train_params.device,
+        },
         "embedding": {
             "init": embedding_init,
             "sha256": None if embedding is None else hashlib.sha256(np.ascontiguousarray(embedding, dtype=np.float32).tobytes()).hexdigest(),
@@ -495,7 +503,8 @@ def run_training(
 
     model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
     print(
-        f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): {rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
+        f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): "
+        f"{rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
     )
 
@@ -525,7 +534,11 @@ def run_training(
             early = _EarlyFingerprint(model, min(EARLY_BATCHES, len(plan.batches)) if epoch == 1 else 0)
             trained = train(model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train", after_step=early)
         except Diverged as exc:
-            kept = f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}" if history else "no epoch had completed, so there is no resume state"
+            kept = (
+                f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}"
+                if history
+                else "no epoch had completed, so there is no resume state"
+            )
             raise UserError(
                 f"training diverged at epoch {epoch} batch {exc.batch} (loss {exc.loss}); lower train.lr "
                 f"(now {train_params.lr}) or try another seed; {kept}"
@@ -538,7 +551,7 @@ def run_training(
             "valid_loss": validated.loss,
             "valid_acc": validated.acc,
             "seconds": round(time.perf_counter() - started, 3),
-            **{name: round(value, 6) for name, value in zip(HISTORY_COLUMNS[6:], trained.grad_norms)},
+            **{name: round(value, 6) for name, value in zip(HISTORY_COLUMNS[6:], trained.grad_norms, strict=True)},
             "train_loop_seconds": trained.seconds,
             "train_tokens": trained.tokens,
             "tokens_total": plan.tokens_total,

@@ -326,15 +326,12 @@ def derive(problem: Problem) -> Derivation:
     F = triplet_F(*generic, alpha)
     F_symbol = sp.Symbol("F")
     hinge = sp.Max(0, F)
-    q3 = {name: in_regime(sp.diff(hinge, s), 1) for name, s in zip(GENERIC, generic)}
-    q3_inactive = {name: in_regime(sp.diff(hinge, s), 0) for name, s in zip(GENERIC, generic)}
+    q3 = {name: in_regime(sp.diff(hinge, s), 1) for name, s in zip(GENERIC, generic, strict=True)}
+    q3_inactive = {name: in_regime(sp.diff(hinge, s), 0) for name, s in zip(GENERIC, generic, strict=True)}
 
     sym = {name: sp.Symbol(name) for name in problem.embeddings}
     per_triplet = {t.name: triplet_F(*(sym[m] for m in t.members), alpha) for t in problem.triplets}
-    q5 = {
-        name: {e: in_regime(sp.diff(sp.Max(0, f), sym[e]), 1) for e in problem.embeddings}
-        for name, f in per_triplet.items()
-    }
+    q5 = {name: {e: in_regime(sp.diff(sp.Max(0, f), sym[e]), 1) for e in problem.embeddings} for name, f in per_triplet.items()}
     # Q6 is derived from the summed loss itself, not by adding the Q5 answers, so that the
     # two derivations check each other.
     total = sp.Add(*(sp.Max(0, f) for f in per_triplet.values()))
@@ -569,9 +566,7 @@ def autograd_gradient(case: GradientCase, emb: torch.Tensor, alpha: float) -> to
     return torch.stack(rows)
 
 
-def finite_difference_gradient(
-    case: GradientCase, emb: torch.Tensor, alpha: float, step: float = FD_STEP
-) -> torch.Tensor:
+def finite_difference_gradient(case: GradientCase, emb: torch.Tensor, alpha: float, step: float = FD_STEP) -> torch.Tensor:
     """Central differences of every output, all coordinates at once: shape (m, n, *shape)."""
     flat = emb.reshape(-1)
     bump = step * torch.eye(flat.numel(), dtype=emb.dtype)
@@ -600,11 +595,7 @@ class _DerivedBackward(torch.autograd.Function):
 def derived_gradcheck(case: GradientCase, emb: torch.Tensor, alpha: float) -> bool:
     """``torch.autograd.gradcheck`` of the derived backward at an active point."""
     x = emb.clone().requires_grad_(True)
-    return bool(
-        torch.autograd.gradcheck(
-            lambda e: _DerivedBackward.apply(e, case, alpha), (x,), raise_exception=False, **GRADCHECK_TOL
-        )
-    )
+    return bool(torch.autograd.gradcheck(lambda e: _DerivedBackward.apply(e, case, alpha), (x,), raise_exception=False, **GRADCHECK_TOL))
 
 
 @dataclass
@@ -761,7 +752,7 @@ def measure_subgradients() -> list[dict[str, Any]]:
                 "call": call,
                 "dL_dF_at_zero": float(slope),
                 # + 0.0 turns a negative zero into 0.0 so the JSON reads plainly.
-                "gradients_at_kink_point": {n: float(g) + 0.0 for n, g in zip(GENERIC, grad)},
+                "gradients_at_kink_point": {n: float(g) + 0.0 for n, g in zip(GENERIC, grad, strict=True)},
             }
         )
     return rows
@@ -798,10 +789,7 @@ def q4_summary(problem: Problem) -> dict[str, Any]:
     class_of = {name: i + 1 for i, group in enumerate(problem.classes) for name in group}
     patterns = sorted({tuple(class_of[m] for m in members) for members in valid})
     return {
-        "used": [
-            {"name": t.name, "anchor": t.anchor, "positive": t.positive, "negative": t.negative}
-            for t in problem.triplets
-        ],
+        "used": [{"name": t.name, "anchor": t.anchor, "positive": t.positive, "negative": t.negative} for t in problem.triplets],
         "used_count": len(used),
         "used_distinct": len(set(used)) == len(used),
         "used_all_valid": all(u in valid_set for u in used),
@@ -828,11 +816,7 @@ def verify(
     numeric = numeric_checks(problem, derivation, seed=seed, points=points, dims=dims)
     published = check_published(problem, derivation)
     kink = measure_kink()
-    disagreements = [
-        {key: entry[key] for key in ("question", "target", "expected", "derived")}
-        for entry in published
-        if not entry["agrees"]
-    ]
+    disagreements = [{key: entry[key] for key in ("question", "target", "expected", "derived")} for entry in published if not entry["agrees"]]
     all_checks = numeric["checks"] + numeric["gradcheck"]
     return {
         "problem": {
@@ -878,10 +862,7 @@ def verify(
             "kink_point": {**KINK_POINT, problem.margin: KINK_ALPHA, "F": kink_point_F()},
             "subgradients": measure_subgradients(),
         },
-        "q3": {
-            n: {"text": to_text(derivation.q3[n], GENERIC), "latex": to_latex(derivation.q3[n], GENERIC)}
-            for n in GENERIC
-        },
+        "q3": {n: {"text": to_text(derivation.q3[n], GENERIC), "latex": to_latex(derivation.q3[n], GENERIC)} for n in GENERIC},
         "q4": q4_summary(problem),
         "q5": {loss: {e: to_text(g, names) for e, g in row.items()} for loss, row in derivation.q5.items()},
         "q5_latex": {loss: {e: to_latex(g, names) for e, g in row.items()} for loss, row in derivation.q5.items()},

@@ -191,7 +191,13 @@ def verify_published(
         runs_metrics[arch] = read_json(path) if path.exists() else None
     published_env = next((m.get("numerics") for m in runs_metrics.values() if m and m.get("numerics")), None)
     differences = environment_differences(published_env, here)
-    record(Check("packages and kernels", not differences if published_env else None, "; ".join(differences) or f"{here['cpu']}, torch {here['packages']['torch']}"))
+    record(
+        Check(
+            "packages and kernels",
+            not differences if published_env else None,
+            "; ".join(differences) or f"{here['cpu']}, torch {here['packages']['torch']}",
+        )
+    )
 
     data_paths = lock_outs(lock, "prepare")
     archive_md5 = lock_outs(lock, "download")
@@ -204,7 +210,9 @@ def verify_published(
         Check(
             "archive",
             got == published_archive,
-            "" if got == published_archive else f"md5 {got[:12]}… here, {str(published_archive)[:12]}… published ({params.data.url}, sha256 {params.data.sha256[:12]}…)",
+            ""
+            if got == published_archive
+            else f"md5 {got[:12]}… here, {str(published_archive)[:12]}… published ({params.data.url}, sha256 {params.data.sha256[:12]}…)",
         )
     )
 
@@ -237,10 +245,21 @@ def verify_published(
             record(Check(name, None, f"no published run at {runs / arch / f'seed{seed}'}"))
             continue
         if not early:
-            record(Check(name, None, f"the published run records no fingerprints (trained at {str(metrics.get('code_version'))[:12]}, before they existed); republish it"))
+            record(
+                Check(
+                    name,
+                    None,
+                    f"the published run records no fingerprints (trained at {str(metrics.get('code_version'))[:12]}, "
+                    "before they existed); republish it",
+                )
+            )
             continue
         if data_dir is None or vectors is None:
-            record(Check(name, None, "no copy of the published starting point (prepared data and word vectors differ, see above; `dvc pull` fetches them)"))
+            record(
+                Check(
+                    name, None, "no copy of the published starting point (prepared data and word vectors differ, see above; `dvc pull` fetches them)"
+                )
+            )
             continue
         tokenizer = load_tokenizer(data_dir / "tokenizer.json")
         data = TrainData(
@@ -259,7 +278,9 @@ def verify_published(
         if count != int(early["batches"]):
             record(Check(name, None, f"--batches {batches} is below the published {early['batches']}; nothing to compare"))
             continue
-        _, fingerprint = early_fingerprint(params.models[arch], params.train, data, seed=seed, embedding=embedding, batches=count or EARLY_BATCHES, desc=f"verify {arch}")
+        _, fingerprint = early_fingerprint(
+            params.models[arch], params.train, data, seed=seed, embedding=embedding, batches=count or EARLY_BATCHES, desc=f"verify {arch}"
+        )
         same = fingerprint == early["state"]
         detail = f"weights after {count} batches on {threads} thread(s)"
         if not same:

@@ -33,9 +33,7 @@ LINE_BREAK = "<br />"
 
 def _empty_tokenizer() -> Tokenizer:
     tok = Tokenizer(models.WordLevel(unk_token=UNK))
-    tok.normalizer = normalizers.Sequence(
-        [normalizers.Replace(LINE_BREAK, " "), normalizers.NFKC(), normalizers.Lowercase()]
-    )
+    tok.normalizer = normalizers.Sequence([normalizers.Replace(LINE_BREAK, " "), normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(TOKEN_PATTERN), behavior="removed", invert=True)
     return tok
 

@@ -102,7 +102,19 @@ def main() -> None:
         print(f"note: the environment sets {preset}; OpenBLAS's are kept in every row, the others replaced per row")
     rows = []
     for name, env, threads in _settings():
-        command = [sys.executable, __file__, "--child", "--params", args.params, "--steps", str(args.steps), "--threads", str(threads), "--archs", *args.archs]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--params",
+            args.params,
+            "--steps",
+            str(args.steps),
+            "--threads",
+            str(threads),
+            "--archs",
+            *args.archs,
+        ]
         env = {key: value for key, value in env.items() if key not in kept or key not in os.environ}
         done = subprocess.run(command, env={**base_env, **env}, capture_output=True, text=True, check=True)
         rows.append((name, json.loads(done.stdout.strip().splitlines()[-1])))

@@ -54,7 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--archs", nargs="+", help="architecture ids (default: train.archs)")
     parser.add_argument("--data", help="prepared data folder (train.npz, valid.npz); default: synthetic IMDB-like lengths")
     parser.add_argument("--batches", type=int, default=5, help="timed batches per measurement (default 5)")
-    parser.add_argument("--packed-batches", type=int, default=1, help="timed tutorial-style batches (default 1: one takes up to a minute for bilstm2 on CPU)")
+    parser.add_argument(
+        "--packed-batches", type=int, default=1, help="timed tutorial-style batches (default 1: one takes up to a minute for bilstm2 on CPU)"
+    )
     parser.add_argument("--length", type=int, default=256, help="tokens per review in the fused measurement (default 256)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as the train stage)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampled batches and weights (default 0)")
@@ -165,7 +167,9 @@ def main(argv: list[str] | None = None) -> None:
         rng = np.random.default_rng(args.seed)
         split, valid = synthetic_split(SYNTHETIC_TRAIN, REPORT_VOCAB, rng), synthetic_split(SYNTHETIC_VALID, REPORT_VOCAB, rng)
         vocab_size = REPORT_VOCAB
-        source = f"synthetic IMDB-like lengths ({len(split):,} reviews, median {int(np.median(split.lengths))}, mean {split.lengths.mean():.0f} tokens)"
+        source = (
+            f"synthetic IMDB-like lengths ({len(split):,} reviews, median {int(np.median(split.lengths))}, mean {split.lengths.mean():.0f} tokens)"
+        )
 
     rows = {arch: measure(arch, params, split, valid, vocab_size, args) for arch in archs}
     print(f"\ntraining throughput, tokens/s — torch {torch.__version__}, {args.threads} thread(s), batch {params.train.batch_size}; data: {source}")
@@ -173,7 +177,9 @@ def main(argv: list[str] | None = None) -> None:
         f"real: {args.batches} length-bucketed batches; fused: {args.batches} × [{args.length}, {params.train.batch_size}]; "
         f"packed: {args.packed_batches} mixed-length batch(es); eval: {args.batches} batches, s/pass over {len(valid):,} validation reviews"
     )
-    header = f"{'arch':<9}{'real':>10}{'fused':>10}{'packed':>10}{'real/fused':>12}{'real/packed':>13}{'eval':>10}{'eval s/pass':>13}{'truncated':>11}"
+    header = (
+        f"{'arch':<9}{'real':>10}{'fused':>10}{'packed':>10}{'real/fused':>12}{'real/packed':>13}{'eval':>10}{'eval s/pass':>13}{'truncated':>11}"
+    )
     print(header)
     print("-" * len(header))
     for arch, r in rows.items():

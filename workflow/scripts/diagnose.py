@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     write_json(Path(args.out), {"arch": checkpoint["arch"], "training_seed": seed, "checkpoint": str(args.checkpoint), **result})
     for name in ("trained", "initial"):
         r = result[name]
-        print(f"{checkpoint['arch']} {name}: |grad| first {r['first']:.3g}, middle {r['middle']:.3g}, last {r['last']:.3g} (last/middle {r['last_over_middle']:.3g})")
+        print(
+            f"{checkpoint['arch']} {name}: |grad| first {r['first']:.3g}, middle {r['middle']:.3g}, "
+            f"last {r['last']:.3g} (last/middle {r['last_over_middle']:.3g})"
+        )
 
 
 if __name__ == "__main__":

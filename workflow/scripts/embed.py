@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     stats = embed(load_params(args.params).embedding, args.data, args.out, args.stats)
-    print(f"embed: {stats['init']} {stats['vocab_size']}×{stats['dim']}, {stats['rows_with_vector']} rows with a vector "
-          f"({stats['coverage']:.1%}) in {stats['seconds']} s")
+    print(
+        f"embed: {stats['init']} {stats['vocab_size']}×{stats['dim']}, {stats['rows_with_vector']} rows with a vector "
+        f"({stats['coverage']:.1%}) in {stats['seconds']} s"
+    )
 
 
 if __name__ == "__main__":

@@ -31,10 +31,9 @@ from torch import nn
 from imdb_rnn.batching import BatchLoader, eval_batches
 from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.training import evaluate
 from imdb_rnn.models import RecurrentClassifier, load_checkpoint
+from imdb_rnn.training import evaluate
 from imdb_rnn.vocab import PAD_ID, encode, load_tokenizer, vocab_fingerprint
-
 
 EVAL_BATCH = 64
 
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{args.evaluate}: {result.examples} reviews, loss {result.loss:.4f}, accuracy {result.acc:.2%}")
         return
     texts = args.texts or read_texts(sys.stdin.buffer)
-    for text, probability in zip(texts, positive_probabilities(model, encode(tokenizer, texts))):
+    for text, probability in zip(texts, positive_probabilities(model, encode(tokenizer, texts)), strict=True):
         print(f"{probability:.4f}\t{text}")
 
 

@@ -26,8 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     stats = prepare(load_params(args.params).data, args.archive, args.out, args.stats)
     sizes = ", ".join(f"{name} {split['reviews']}" for name, split in stats["splits"].items())
-    print(f"prepare: {sizes}, unsup {stats['unsup_reviews']}, vocabulary {stats['vocab']['size']} "
-          f"in {stats['seconds']['total']} s")
+    print(f"prepare: {sizes}, unsup {stats['unsup_reviews']}, vocabulary {stats['vocab']['size']} in {stats['seconds']['total']} s")
 
 
 if __name__ == "__main__":

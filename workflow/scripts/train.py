@@ -36,7 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--arch", required=True, help="architecture id, a key of `models` in params.yaml (e.g. bilstm2)")
     parser.add_argument("--seed", type=int, help="training seed (default: train.seed)")
     parser.add_argument("--data", default="data/prepared", help="folder with train/valid/test.npz and tokenizer.json (default: data/prepared)")
-    parser.add_argument("--embedding", default=NO_EMBEDDING, help="pretrained vectors, float32 .npy [vocab, dim]; 'none' = random initialisation (default)")
+    parser.add_argument(
+        "--embedding", default=NO_EMBEDDING, help="pretrained vectors, float32 .npy [vocab, dim]; 'none' = random initialisation (default)"
+    )
     parser.add_argument("--checkpoint", required=True, help="where to write the best-validation checkpoint (.pt)")
     parser.add_argument("--resume", required=True, help="resume state, written after each epoch and deleted at the end (.pt)")
     parser.add_argument("--metrics", required=True, help="where to write the metrics (.json)")
