@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from .batching import BatchLoader, eval_batches, train_batches
 from .config import ModelParams, TrainParams
-from .dataset import EncodedSplit
+from .dataset import EncodedSplit, load_split
 from .errors import UserError
 from .fileio import atomic_path, write_json, write_text
 from .fingerprint import EARLY_BATCHES, state_fingerprint
@@ -53,7 +53,7 @@ from .models import RecurrentClassifier, build_model, rnn_parameter_count, total
 from .numerics import KNOBS, numeric_settings
 from .provenance import code_version
 from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, available_cores
-from .vocab import PAD_ID
+from .vocab import PAD_ID, load_tokenizer, vocab_fingerprint
 
 # The contract's six columns (DESIGN.md §5), then the gradient norms of the training loop:
 # the L2 norm of all gradients, and of the recurrent layer's alone, per batch, before the
@@ -193,6 +193,19 @@ class TrainData:
     test: EncodedSplit
     vocab_size: int
     vocab_fingerprint: str
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> TrainData:
+        """The prepare stage's ``train/valid/test.npz`` and ``tokenizer.json`` in ``folder``."""
+        folder = Path(folder)
+        tokenizer = load_tokenizer(folder / "tokenizer.json")
+        return cls(
+            train=load_split(folder / "train.npz"),
+            valid=load_split(folder / "valid.npz"),
+            test=load_split(folder / "test.npz"),
+            vocab_size=tokenizer.get_vocab_size(),
+            vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
+        )
 
     def check_ids(self) -> None:
         """Refuse splits that hold token ids outside the vocabulary (data and tokenizer disagree)."""

@@ -164,14 +164,12 @@ def verify_published(
     report=print,
 ) -> list[Check]:
     """Run every check (see the module docstring); ``report`` gets each line as it is decided."""
-    from .dataset import load_split
     from .embeddings import embed
     from .fileio import read_json
     from .fingerprint import EARLY_BATCHES
     from .numerics import numeric_settings
     from .prepare import prepare
     from .training import TrainData, configure_cpu, early_fingerprint, load_embedding
-    from .vocab import load_tokenizer, vocab_fingerprint
 
     lock = load_lock(lock_path)
     params = published_params(lock, str(lock_path))
@@ -261,14 +259,7 @@ def verify_published(
                 )
             )
             continue
-        tokenizer = load_tokenizer(data_dir / "tokenizer.json")
-        data = TrainData(
-            train=load_split(data_dir / "train.npz"),
-            valid=load_split(data_dir / "valid.npz"),
-            test=load_split(data_dir / "test.npz"),
-            vocab_size=tokenizer.get_vocab_size(),
-            vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
-        )
+        data = TrainData.load(data_dir)
         # The pipeline always starts training from the embed stage's matrix (N(0, 1) rows for
         # embedding.init: random), so verify does too.
         embedding = load_embedding(vectors)

@@ -21,11 +21,9 @@ from imdb_rnn.numerics import pin_from_argv
 pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.config import load_params
-from imdb_rnn.dataset import load_split
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.threads import available_cores
 from imdb_rnn.training import OutputPaths, TrainData, load_embedding, run_training
-from imdb_rnn.vocab import load_tokenizer, vocab_fingerprint
 
 NO_EMBEDDING = "none"
 
@@ -72,15 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params)
     if args.arch not in params.models:
         raise UserError(f"--arch {args.arch}: not a key of `models` in {args.params}; known: {', '.join(params.models)}")
-    data_dir = Path(args.data)
-    tokenizer = load_tokenizer(data_dir / "tokenizer.json")
-    data = TrainData(
-        train=load_split(data_dir / "train.npz"),
-        valid=load_split(data_dir / "valid.npz"),
-        test=load_split(data_dir / "test.npz"),
-        vocab_size=tokenizer.get_vocab_size(),
-        vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
-    )
+    data = TrainData.load(args.data)
     # The embed stage writes a matrix for every embedding.init (N(0, 1) rows for random), so
     # the run is labelled with what params.yaml asked that stage for.
     if args.embedding.lower() == NO_EMBEDDING:
