@@ -82,14 +82,14 @@ def _child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--steps", type=int, default=12, help="training steps per architecture (default 12)")
     parser.add_argument("--archs", nargs="+", default=list(DEFAULT_ARCHS))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         _child(args)
         return

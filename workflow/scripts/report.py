@@ -1,14 +1,15 @@
-"""Stage ``report``: render report/report.md, report/report.tex and the learning-curve figure.
+"""Stage ``report``: render report/report.md, report/report.tex, its figures and tables.
 
     python workflow/scripts/report.py --params params.yaml --summary results/summary.json \
         --metrics results/metrics --history results/history --models results/models \
         --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \
-        --triplet results/triplet/verification.json --out report
+        --triplet results/triplet/verification.json --diagnostics results/diagnostics --out report
 
 Reads params.yaml (``train.*``, ``models.*``, ``data.valid_fraction``, ``report.*``), the summary,
 ``<metrics>/<arch>.json``, ``<history>/<arch>.csv`` and ``<models>/<arch>.txt`` for each of
-``train.archs``, the prepare and embed statistics and the gradcheck verification. Writes
-``<out>/report.md``, ``<out>/report.tex`` and ``<out>/figures/learning_curves.{png,pdf}``.
+``train.archs``, the prepare and embed statistics, the gradcheck verification and the
+diagnose stage's gradient profiles. Writes ``<out>/report.md``, ``<out>/report.tex``,
+``<out>/figures/{learning_curves,gradient_flow}.{png,pdf}`` and ``<out>/tables/*.html``.
 The PDF is the separate stage ``pdf`` (workflow/scripts/pdf.py). See ``imdb_rnn.report``.
 """
 
