@@ -122,11 +122,10 @@ def build_pdf(tex: str | os.PathLike[str], out: str | os.PathLike[str], markdown
     """The report's PDF at ``out``: (path, True) typeset from ``tex`` where LaTeX is installed,
     else (path, False) set plain from ``markdown`` (UserError without LaTeX and without it)."""
     tex, out = Path(tex), Path(out)
-    source = tex if has_latex() or markdown is None else Path(markdown)
+    latex = has_latex()
+    if not latex and markdown is None:
+        raise UserError(f"latexmk/pdflatex not found: install {LATEX_PACKAGES} to build {out}, or pass --markdown for a plain PDF")
+    source = tex if latex else Path(markdown)
     if not source.is_file():
         raise UserError(f"missing {source}; run stage `report` first")
-    if has_latex():
-        return typeset(tex, out), True
-    if markdown is None:
-        raise UserError(f"latexmk/pdflatex not found: install {LATEX_PACKAGES} to build {out}, or pass --markdown for a plain PDF")
-    return plain(Path(markdown), out), False
+    return (typeset(tex, out), True) if latex else (plain(source, out), False)

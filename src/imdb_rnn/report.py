@@ -175,7 +175,7 @@ def _numerics_text(metrics: Mapping[str, Mapping[str, Any]]) -> str:
             line = f"numerics.cpu {numerics['setting']} ({pinned}); ATen {aten}, OpenBLAS {blas}; {packages}; {numerics['cpu']}"
         if line not in lines:
             lines.append(line)
-    return "; ".join(lines) if len(lines) == 1 else " | ".join(lines)
+    return " | ".join(lines)
 
 
 def _threads_text(params: Params, metrics: Mapping[str, Mapping[str, Any]]) -> str:
