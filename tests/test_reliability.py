@@ -82,6 +82,8 @@ def _train_cmd(folder: Path, run: str) -> list[str]:
         str(out / "history.csv"),
         "--structure",
         str(out / "model.txt"),
+        "--predictions",
+        str(out / "predictions.csv.gz"),
         "--threads",
         "1",
     ]

@@ -190,10 +190,14 @@ def load_train_script():
     return module
 
 
+TRAIN_OUTPUT_ARGS = ["--arch", "x", "--checkpoint", "c", "--resume", "r", "--metrics", "m", "--history", "h", "--structure", "s"]
+TRAIN_OUTPUT_ARGS += ["--predictions", "p", "--threads", "1"]
+
+
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
 def test_train_cli_refuses_a_bad_max_threads(value, capsys):
     script = load_train_script()
-    base = ["--arch", "x", "--checkpoint", "c", "--resume", "r", "--metrics", "m", "--history", "h", "--structure", "s", "--threads", "1"]
+    base = TRAIN_OUTPUT_ARGS
     with pytest.raises(SystemExit) as exit_info:
         script.parse_args([*base, "--max-threads", value])
     assert exit_info.value.code == 2
@@ -202,7 +206,8 @@ def test_train_cli_refuses_a_bad_max_threads(value, capsys):
 
 def test_train_cli_max_threads_defaults_to_threads_and_auto_to_the_cores():
     script = load_train_script()
-    base = ["--arch", "x", "--checkpoint", "c", "--resume", "r", "--metrics", "m", "--history", "h", "--structure", "s", "--threads", "1"]
+    base = TRAIN_OUTPUT_ARGS
     assert script.parse_args(base).max_threads == 1
     assert script.parse_args([*base, "--max-threads", "auto"]).max_threads == max(1, available_cores())
-    assert script.parse_args([*base, "--max-threads", "3"]).max_threads == 3
+    assert script.parse_args([*base, "--max-threads", "3"]).max_threads == max(1, min(3, available_cores()))
+    assert script.parse_args([*base, "--max-threads", "64"]).max_threads == max(1, available_cores())  # never more than the cores

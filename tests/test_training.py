@@ -15,13 +15,14 @@ import pytest
 import torch
 from torch import nn
 
-from imdb_rnn import threads, training
+from imdb_rnn import resume, threads, training
 from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import ModelParams, TrainParams
 from imdb_rnn.dataset import EncodedSplit, load_split, save_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
 from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
+from imdb_rnn.records import read_predictions, review_names
 from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
 from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
 
@@ -90,6 +91,7 @@ def outputs_in(folder: Path) -> OutputPaths:
         metrics=folder / "results" / "metrics" / "tiny.json",
         history=folder / "results" / "history" / "tiny.csv",
         structure=folder / "results" / "models" / "tiny.txt",
+        predictions=folder / "results" / "runs" / "predictions.csv.gz",
     )
 
 
@@ -101,7 +103,7 @@ def cli_args(prepared: Path, folder: Path, *extra: str) -> list[str]:
     return [
         "--params", str(params), "--arch", "tiny", "--data", str(prepared),
         "--checkpoint", str(out.checkpoint), "--resume", str(out.resume), "--metrics", str(out.metrics),
-        "--history", str(out.history), "--structure", str(out.structure), *extra,
+        "--history", str(out.history), "--structure", str(out.structure), "--predictions", str(out.predictions), *extra,
     ]  # fmt: skip
 
 
@@ -178,8 +180,8 @@ def test_only_thread_invariant_cells_on_the_cpu_may_grow(capsys):
     assert not training._governor(rnn, torch.device("cpu"), 1, 2).elastic
     assert "rnn cells keep 1 thread(s): their results depend on the thread count" in capsys.readouterr().out
     assert not training._governor(TINY, torch.device("cuda"), 1, 2).elastic
-    lstm = training._governor(TINY, torch.device("cpu"), 1, 64)
-    assert lstm.limit == max(1, threads.available_cores())  # never more threads than cores
+    # used as given: train.py's command line resolved it to at most the cores (tests/test_threads.py)
+    assert training._governor(TINY, torch.device("cpu"), 1, 3).limit == 3
     with pytest.raises(UserError, match="max_threads"):
         training._governor(TINY, torch.device("cpu"), 2, 1)
 
@@ -238,7 +240,7 @@ def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, refe
         crash_in_epoch(patch, 2, interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_training("tiny", TINY, TRAIN, data, out, seed=11)
-    assert training.read_resume_state(out.resume)["epoch"] == 1
+    assert resume.read_resume_state(out.resume)["epoch"] == 1
     assert not out.metrics.exists()
 
     resumed = run_training("tiny", TINY, TRAIN, data, out, seed=11)
@@ -280,25 +282,25 @@ def truncate_into_the_header(path: Path) -> None:
 
 
 def without_optimizer(path: Path) -> None:
-    state = training.read_resume_state(path)
+    state = resume.read_resume_state(path)
     del state["optimizer"]
-    training.write_resume_state(path, state)  # a hand-made state: its checksum is right
+    resume.write_resume_state(path, state)  # a hand-made state: its checksum is right
 
 
 def with_history_of_wrong_type(path: Path) -> None:
-    state = training.read_resume_state(path)
+    state = resume.read_resume_state(path)
     state["history"] = "epoch 1"
-    training.write_resume_state(path, state)
+    resume.write_resume_state(path, state)
 
 
 def with_weights_of_another_model(path: Path) -> None:
-    state = training.read_resume_state(path)
+    state = resume.read_resume_state(path)
     state["model"] = {key: value[:1] for key, value in state["model"].items()}
-    training.write_resume_state(path, state)
+    resume.write_resume_state(path, state)
 
 
 def in_format_2(path: Path) -> None:
-    state = training.read_resume_state(path)
+    state = resume.read_resume_state(path)
     torch.save({"format": 2, **state}, path)  # as the code before the checksummed header wrote it
 
 
@@ -383,7 +385,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_resume_state(data, tmp_path, mon
     crash_in_epoch(monkeypatch, 2, poison)
     with pytest.raises(UserError, match=r"training diverged at epoch 2 batch 1 \(loss nan\); lower train.lr"):
         run_training("tiny", TINY, TRAIN, data, out, seed=11)
-    state = training.read_resume_state(out.resume)
+    state = resume.read_resume_state(out.resume)
     assert state["epoch"] == 1 and len(state["history"]) == 1
     assert all(torch.isfinite(t).all() for t in state["model"].values())
     assert not out.metrics.exists()
@@ -508,3 +510,58 @@ def test_predict_replaces_bytes_on_stdin_that_are_not_utf8_and_says_so(prepared,
     # the replaced text scores as the same text with U+FFFD typed in
     clean = subprocess.run(command, input="good \ufffd great\n".encode(), capture_output=True, check=True)
     assert clean.stdout.decode().splitlines()[0] == lines[0] and b"note:" not in clean.stderr
+
+
+def test_predictions_hold_every_test_review_in_order_and_give_the_test_accuracy(data, reference):
+    predictions = read_predictions(reference["outputs"].predictions)
+    test = data.test
+    assert len(predictions) == len(test) and len(set(predictions.review)) == len(test)
+    assert predictions.review == review_names(test.ids, test.labels, test.ratings)
+    assert all(name.startswith(("test/pos/", "test/neg/")) for name in predictions.review)
+    assert (predictions.label == test.labels).all()
+    # the accuracy the metrics report, recomputed from the file
+    assert predictions.accuracy == reference["metrics"]["test_acc"]
+    assert ((predictions.p_positive > 0.5) == (predictions.pred == 1)).all()
+    assert ((predictions.p_positive > 0) & (predictions.p_positive < 1)).all()
+
+
+def test_predictions_file_is_byte_identical_for_the_same_run(data, reference, tmp_path):
+    run_training("tiny", TINY, TRAIN, data, outputs_in(tmp_path), seed=11)
+    assert outputs_in(tmp_path).predictions.read_bytes() == reference["outputs"].predictions.read_bytes()
+
+
+def test_clip_norm_caps_the_norm_of_every_step_and_records_the_unclipped_one(data, monkeypatch):
+    # Off (None, the default) takes the path that the committed fingerprints of
+    # tests/test_numerics.py pin, so it stays bit-identical to runs made before clipping existed.
+    clip = 0.05
+    seen: list[float] = []
+    original_step = torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        seen.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    plan = train_batches(data.train.lengths, 8, 11, 1)
+    results = {}
+    for setting in (None, clip):
+        seen.clear()
+        torch.manual_seed(11)
+        model = build_model(TINY, data.vocab_size)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+        loader = BatchLoader(data.train, plan.batches, "cpu")
+        result = training.train(model, loader, optimizer, torch.nn.BCEWithLogitsLoss(), clip_norm=setting)
+        results[setting] = (result, list(seen), state_fingerprint(model.state_dict()))
+    unclipped, clipped = results[None], results[clip]
+    assert max(unclipped[1]) > clip  # the test means something: these gradients are larger
+    assert all(norm <= clip * (1 + 1e-5) for norm in clipped[1])
+    assert clipped[0].grad_norms[1] > clip  # recorded norms are before clipping
+    assert clipped[2] != unclipped[2]
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), "1"])
+def test_clip_norm_refuses_values_that_are_not_a_positive_number(value):
+    with pytest.raises(ValueError):
+        TrainParams(archs=["tiny"], clip_norm=value)
+    assert TrainParams(archs=["tiny"], clip_norm=1).clip_norm == 1

@@ -85,6 +85,9 @@ class TrainParams(_Section):
     batch_size: int = Field(64, ge=1, le=65536, description="batch size")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    clip_norm: float | None = Field(
+        None, gt=0, le=1e6, description="rescale each batch's gradients to at most this L2 norm before the step; null = no clipping (the original)"
+    )
 
     @model_validator(mode="after")
     def _seed_among_seeds(self) -> TrainParams:

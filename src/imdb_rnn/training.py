@@ -27,8 +27,6 @@ stale one must never stand in for training after the code changes.
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import math
 import os
 import sys
@@ -50,37 +48,13 @@ from .errors import UserError
 from .fileio import atomic_path, write_json, write_text
 from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
-from .numerics import KNOBS, numeric_settings
+from .numerics import numeric_settings
 from .provenance import code_version
-from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, available_cores
+from .records import GRAD_NORM_COLUMNS, HISTORY_COLUMNS, review_names, write_predictions
+from .resume import config_hash, load_resume, resume_into, rng_state, write_resume_state
+from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, configure_cpu
 from .vocab import PAD_ID, load_tokenizer, vocab_fingerprint
 
-# The contract's six columns (DESIGN.md §5), then the gradient norms of the training loop:
-# the L2 norm of all gradients, and of the recurrent layer's alone, per batch, before the
-# optimizer step (mean and max over the epoch). They show whether a model learns at all.
-HISTORY_COLUMNS = (
-    "epoch",
-    "train_loss",
-    "train_acc",
-    "valid_loss",
-    "valid_acc",
-    "seconds",
-    "grad_norm_mean",
-    "grad_norm_max",
-    "rnn_grad_norm_mean",
-    "rnn_grad_norm_max",
-)
-# 2: history rows carry the weights' fingerprints (format 1 states are ignored, with a note)
-# 3: one file = a header line (RESUME_MAGIC, the format, the sha256 of the payload), then the
-#    payload torch.save wrote; a bit flipped anywhere is caught before torch.load reads it
-RESUME_FORMAT = 3
-RESUME_MAGIC = b"imdb_rnn-resume"
-# What a resume state's payload must hold, and of which type, before any of it is used.
-RESUME_KEYS = {"config_hash": str, "epoch": int, "model": dict, "optimizer": dict, "rng": dict, "history": list, "best": dict}
-# The keys of a history row that the end of the run reads, and those only the first epoch's row has.
-HISTORY_ROW_KEYS = (*HISTORY_COLUMNS, "train_loop_seconds", "train_tokens", "tokens_total", "tokens_kept", "empty_skipped", "fingerprint")
-FIRST_ROW_KEYS = ("early_batches", "early_fingerprint")
-BEST_KEYS = ("epoch", "valid_loss", "valid_acc", "state_dict")
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
 # file, where every redraw is kept.
 PROGRESS_INTERVAL_TTY = 0.5
@@ -131,10 +105,13 @@ def train(
     criterion: nn.Module,
     desc: str = "train",
     after_step: Callable[[int], None] | None = None,
+    clip_norm: float | None = None,
 ) -> EpochResult:
     """One training epoch over ``iterator``; raises :class:`Diverged` on a non-finite loss.
 
     ``after_step(n)`` is called after the optimizer step of the n-th batch (1-based).
+    ``clip_norm`` rescales each batch's gradients to at most that L2 norm (all parameters
+    together) before the step; None leaves them alone. The recorded norms are the unclipped ones.
     """
     model.train()
     loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
@@ -152,6 +129,8 @@ def train(
                 raise Diverged(number, loss_value)
             loss.backward()
             norms.append(torch.stack([_grad_norm(everything), _grad_norm(recurrent)]))
+            if clip_norm is not None:
+                nn.utils.clip_grad_norm_(everything, clip_norm)
             optimizer.step()
             if after_step is not None:
                 after_step(number)
@@ -167,8 +146,13 @@ def train(
     return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, seconds, (mean[0], peak[0], mean[1], peak[1]))
 
 
-def evaluate(model: nn.Module, iterator: Batches, criterion: nn.Module, desc: str = "evaluate") -> EpochResult:
-    """Loss and accuracy over every example of ``iterator``, without updating the model."""
+def evaluate(
+    model: nn.Module, iterator: Batches, criterion: nn.Module, desc: str = "evaluate", logits_out: list[torch.Tensor] | None = None
+) -> EpochResult:
+    """Loss and accuracy over every example of ``iterator``, without updating the model.
+
+    ``logits_out``, when given, receives each batch's logits (CPU tensors) in batch order.
+    """
     model.eval()
     loss_sum, correct, examples, tokens = 0.0, 0, 0, 0
     start = time.perf_counter()
@@ -176,6 +160,8 @@ def evaluate(model: nn.Module, iterator: Batches, criterion: nn.Module, desc: st
         for text, labels, *padded in bar:
             # A padded batch brings each member's length (see imdb_rnn.batching.eval_batches).
             logits = model(text, padded[0]) if padded else model(text)
+            if logits_out is not None:
+                logits_out.append(logits.detach().cpu())
             loss_sum += criterion(logits, labels).item() * len(labels)
             correct += int(((logits > 0).float() == labels).sum())
             examples += len(labels)
@@ -228,27 +214,17 @@ class OutputPaths:
     metrics: Path
     history: Path
     structure: Path
-
-
-def configure_cpu(threads: int) -> None:
-    """Use ``threads`` CPU threads, and flush denormal floats to zero on all of them.
-
-    Gradients that fade while flowing back through hundreds of time steps become denormal
-    (below ~1e-38), and x86 arithmetic on denormals is up to ~100× slower: measured here, a
-    2-layer bi-LSTM step on a 64 × 256 batch took ~10 s with them and ~1 s without. Values
-    that small change no result. The flag is per thread and a new thread inherits it, so it
-    is set before ``set_num_threads``, ahead of the first parallel operation that starts
-    torch's worker threads (a process that already ran one keeps those workers as they are).
-    """
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(threads)
+    predictions: Path | None = None
+    """The test predictions (imdb_rnn.records); None = not written."""
 
 
 def _governor(model_params: ModelParams, device: torch.device, threads: int, max_threads: int) -> ThreadGovernor:
-    """Elastic threads for a thread-invariant cell on the CPU; fixed ones for everything else."""
+    """Elastic threads for a thread-invariant cell on the CPU; fixed ones for everything else.
+
+    ``max_threads`` is used as given: the command line resolved it (train.py --max-threads).
+    """
     if max_threads < threads:
         raise UserError(f"max_threads ({max_threads}) is below threads ({threads}); raise it or leave it out")
-    max_threads = max(threads, min(max_threads, available_cores()))
     elastic = device.type == "cpu" and model_params.cell in THREAD_INVARIANT_CELLS
     if max_threads > threads and not elastic:
         print(f"note: {model_params.cell} cells keep {threads} thread(s): their results depend on the thread count", flush=True)
@@ -285,6 +261,7 @@ def resolved_config(
             "epochs": train_params.epochs,
             "batch_size": train_params.batch_size,
             "lr": train_params.lr,
+            "clip_norm": train_params.clip_norm,
             "seed": seed,
             "device": train_params.device,
         },
@@ -295,34 +272,6 @@ def resolved_config(
     }
 
 
-def _split_digest(split: EncodedSplit) -> str:
-    digest = hashlib.sha256()
-    for array in (split.tokens, split.offsets, split.labels):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
-
-
-def config_hash(config: dict[str, Any], data: TrainData) -> str:
-    """What a resume state must match: everything that shapes the training trajectory.
-
-    The device and thread count are left out (resuming on other hardware is legitimate,
-    though the last bits of the floats may then differ); the test split too (it is read
-    only after training). The numeric kernels in force (imdb_rnn.numerics) are in: a run
-    continued under other kernels would be neither run's numbers.
-    """
-    trajectory = {k: v for k, v in config["train"].items() if k != "device"}
-    trajectory["kernels"] = {name: os.environ.get(name) for name in KNOBS}
-    blob = {
-        "model": config["model"],
-        "train": trajectory,
-        "embedding": config["embedding"],
-        "vocab": data.vocab_fingerprint,
-        "train_split": _split_digest(data.train),
-        "valid_split": _split_digest(data.valid),
-    }
-    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
@@ -330,103 +279,6 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def _save_torch(path: Path, obj: Any) -> None:
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(obj, tmp)
-
-
-def _rng_state(device: torch.device) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _restore_rng(state: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class DamagedResume(Exception):
-    """A resume state that cannot be trusted; the message says why."""
-
-
-class OtherFormat(Exception):
-    """A resume state written in another format, by another version of this code."""
-
-
-def write_resume_state(path: Path, state: dict[str, Any]) -> None:
-    """Save ``state`` atomically as a header line (magic, format, sha256 of the payload) and the payload."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    payload = buffer.getvalue()
-    header = b"%s %d sha256:%s\n" % (RESUME_MAGIC, RESUME_FORMAT, hashlib.sha256(payload).hexdigest().encode())
-    with atomic_path(path, suffix=".pt") as tmp:
-        tmp.write_bytes(header + payload)
-
-
-def read_resume_state(path: Path) -> dict[str, Any]:
-    """The state :func:`write_resume_state` saved at ``path``, checked whole before it is used.
-
-    Raises :class:`OtherFormat` for a state of another format and :class:`DamagedResume` when
-    the bytes do not match their checksum, cannot be read, or lack a key :func:`run_training`
-    needs. Loaded onto the CPU: RNG states must stay CPU tensors, and ``load_state_dict``
-    moves weights and optimizer moments to the model's device.
-    """
-    data = path.read_bytes()
-    header, newline, payload = data.partition(b"\n")
-    fields = header.split(b" ")
-    if not (newline and len(fields) == 3 and fields[0] == RESUME_MAGIC and fields[2].startswith(b"sha256:")):
-        if data.startswith(b"PK\x03\x04"):  # a bare torch.save file: formats 1 and 2
-            raise OtherFormat("it was written in an earlier format")
-        raise DamagedResume("no resume header")
-    if fields[1] != str(RESUME_FORMAT).encode():
-        raise OtherFormat(f"it was written in format {fields[1].decode(errors='replace')}, not {RESUME_FORMAT}")
-    if hashlib.sha256(payload).hexdigest().encode() != fields[2].removeprefix(b"sha256:"):
-        raise DamagedResume("its bytes do not match their checksum")
-    try:
-        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many types on a foreign payload
-        raise DamagedResume(f"unreadable payload: {exc.__class__.__name__}") from None
-    if not isinstance(state, dict):
-        raise DamagedResume(f"holds a {type(state).__name__}, not a dict")
-    for key, kind in RESUME_KEYS.items():
-        if not isinstance(state.get(key), kind):
-            raise DamagedResume(f"missing or bad {key!r}")
-    history = state["history"]
-    rows_whole = all(isinstance(row, dict) and set(HISTORY_ROW_KEYS) <= set(row) for row in history)
-    if not (1 <= state["epoch"] == len(history) and rows_whole and set(FIRST_ROW_KEYS) <= set(history[0])):
-        raise DamagedResume("missing or bad 'history'")
-    if not set(BEST_KEYS) <= set(state["best"]):
-        raise DamagedResume("missing or bad 'best'")
-    if not isinstance(state["rng"].get("torch"), torch.Tensor):
-        raise DamagedResume("missing or bad 'rng'")
-    return state
-
-
-def _load_resume(path: Path, expected_hash: str) -> dict[str, Any] | None:
-    """The resume state at ``path`` when it is intact and belongs to this configuration, else None (with a note)."""
-    if not path.exists():
-        return None
-    try:
-        state = read_resume_state(path)
-    except OtherFormat as exc:
-        print(f"note: ignoring resume state {path}: {exc}; starting fresh", file=sys.stderr)
-        return None
-    except (DamagedResume, OSError) as exc:
-        print(f"note: ignoring damaged resume state {path} ({exc}); starting fresh", file=sys.stderr)
-        return None
-    if state["config_hash"] != expected_hash:
-        print(f"note: ignoring resume state {path}: it belongs to another configuration; starting fresh", file=sys.stderr)
-        return None
-    return state
-
-
-def _resume_into(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    """Load ``state`` into ``model``, ``optimizer`` and the RNG; raises when a part does not fit them."""
-    # The best weights are loaded first only to check that they fit: the end of the run loads them again.
-    model.load_state_dict(state["best"]["state_dict"])
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    _restore_rng(state["rng"], device)
 
 
 def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
@@ -480,6 +332,95 @@ def early_fingerprint(
     return count, state_fingerprint(model.state_dict())
 
 
+@dataclass
+class _Progress:
+    """What a run carries from epoch to epoch: the history rows and the best weights so far."""
+
+    history: list[dict[str, Any]]
+    best: dict[str, Any] | None = None
+
+
+def _resume_or_start(
+    arch: str, start: Callable[[], tuple[RecurrentClassifier, torch.optim.Optimizer, nn.Module]], path: Path, expected_hash: str, device: torch.device
+) -> tuple[RecurrentClassifier, torch.optim.Optimizer, nn.Module, _Progress]:
+    """The run's model, optimizer and loss, continued from the resume state at ``path`` when it
+    is intact and belongs to this configuration, else fresh from ``start()``."""
+    model, optimizer, criterion = start()
+    state = load_resume(path, expected_hash)
+    if state is None:
+        return model, optimizer, criterion, _Progress(history=[])
+    try:
+        resume_into(state, model, optimizer, device)
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        # Part of the state may already be loaded: start again from the seed's own model.
+        print(f"note: ignoring damaged resume state {path} (it does not fit the model: {exc.__class__.__name__}); starting fresh", file=sys.stderr)
+        model, optimizer, criterion = start()
+        return model, optimizer, criterion, _Progress(history=[])
+    print(f"resuming {arch} after epoch {state['epoch']} from {path}", flush=True)
+    return model, optimizer, criterion, _Progress(history=state["history"], best=state["best"])
+
+
+def _epoch_row(
+    epoch: int, trained: EpochResult, validated: EpochResult, plan: Any, seconds: float, fingerprint: str, early: _EarlyFingerprint
+) -> dict[str, Any]:
+    """One history row: the contract's columns, the gradient norms, then what the run's end sums."""
+    return {
+        "epoch": epoch,
+        "train_loss": trained.loss,
+        "train_acc": trained.acc,
+        "valid_loss": validated.loss,
+        "valid_acc": validated.acc,
+        "seconds": round(seconds, 3),
+        **{name: round(value, 6) for name, value in zip(GRAD_NORM_COLUMNS, trained.grad_norms, strict=True)},
+        "train_loop_seconds": trained.seconds,
+        "train_tokens": trained.tokens,
+        "tokens_total": plan.tokens_total,
+        "tokens_kept": plan.tokens_kept,
+        "empty_skipped": plan.empty_skipped,
+        # the weights after this epoch's training, and (epoch 1) after its first batches
+        "fingerprint": fingerprint,
+        **({"early_batches": early.batches, "early_fingerprint": early.value} if epoch == 1 else {}),
+    }
+
+
+def _diverged(exc: Diverged, epoch: int, train_params: TrainParams, progress: _Progress, resume: Path) -> UserError:
+    kept = f"the resume state of epoch {epoch - 1} is kept at {resume}" if progress.history else "no epoch had completed, so there is no resume state"
+    return UserError(
+        f"training diverged at epoch {epoch} batch {exc.batch} (loss {exc.loss}); lower train.lr (now {train_params.lr}) or try another seed; {kept}"
+    )
+
+
+def _test_predictions(
+    model: nn.Module, loader: BatchLoader, governor: ThreadGovernor, criterion: nn.Module, desc: str
+) -> tuple[EpochResult, np.ndarray]:
+    """Test loss and accuracy, and every review's logit in the split's order (the loader reads
+    each review exactly once, in batches sorted by length)."""
+    logits: list[torch.Tensor] = []
+    tested = evaluate(model, governor.watch(loader), criterion, desc=desc, logits_out=logits)
+    ordered = np.full(len(loader.split), np.nan, dtype=np.float32)
+    if logits:
+        ordered[np.concatenate([batch.indices for batch in loader.batches])] = torch.cat(logits).numpy()
+    return tested, ordered
+
+
+def _write_outputs(
+    outputs: OutputPaths,
+    model: nn.Module,
+    progress: _Progress,
+    checkpoint: dict[str, Any],
+    metrics: dict[str, Any],
+    test: EncodedSplit,
+    logits: np.ndarray,
+) -> None:
+    """Every output of the run; the metrics last, so that a metrics file means the rest is complete."""
+    write_text(outputs.structure, str(model) + "\n")
+    _write_history(outputs.history, progress.history)
+    if outputs.predictions is not None:
+        write_predictions(outputs.predictions, review_names(test.ids, test.labels, test.ratings), test.labels, logits)
+    _save_torch(outputs.checkpoint, checkpoint)
+    write_json(outputs.metrics, metrics)
+
+
 def run_training(
     arch: str,
     model_params: ModelParams,
@@ -514,69 +455,32 @@ def run_training(
     config = resolved_config(model_params, train_params, seed, embedding_init, embedding)
     expected_hash = config_hash(config, data)
 
-    model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
+    def start() -> tuple[RecurrentClassifier, torch.optim.Optimizer, nn.Module]:
+        return start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
+
+    model, optimizer, criterion, progress = _resume_or_start(arch, start, outputs.resume, expected_hash, run_device)
     print(
         f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): "
         f"{rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
     )
-
-    history: list[dict[str, Any]] = []
-    best: dict[str, Any] | None = None
-    state = _load_resume(outputs.resume, expected_hash)
-    if state is not None:
-        try:
-            _resume_into(state, model, optimizer, run_device)
-        except (RuntimeError, KeyError, TypeError, ValueError, IndexError) as exc:
-            # Part of the state may already be loaded: start again from the seed's own model.
-            print(
-                f"note: ignoring damaged resume state {outputs.resume} (it does not fit the model: {exc.__class__.__name__}); starting fresh",
-                file=sys.stderr,
-            )
-            model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=run_device, embedding=embedding)
-        else:
-            history, best = state["history"], state["best"]
-            print(f"resuming {arch} after epoch {state['epoch']} from {outputs.resume}", flush=True)
-
     valid_loader = governor.watch(BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device))
-    for epoch in range(len(history) + 1, train_params.epochs + 1):
+    for epoch in range(len(progress.history) + 1, train_params.epochs + 1):
         started = time.perf_counter()
         plan = train_batches(data.train.lengths, train_params.batch_size, seed, epoch)
+        loader = governor.watch(BatchLoader(data.train, plan.batches, run_device))
+        early = _EarlyFingerprint(model, min(EARLY_BATCHES, len(plan.batches)) if epoch == 1 else 0)
         try:
-            loader = governor.watch(BatchLoader(data.train, plan.batches, run_device))
-            early = _EarlyFingerprint(model, min(EARLY_BATCHES, len(plan.batches)) if epoch == 1 else 0)
-            trained = train(model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train", after_step=early)
-        except Diverged as exc:
-            kept = (
-                f"the resume state of epoch {epoch - 1} is kept at {outputs.resume}"
-                if history
-                else "no epoch had completed, so there is no resume state"
+            trained = train(
+                model, loader, optimizer, criterion, desc=f"{arch} epoch {epoch} train", after_step=early, clip_norm=train_params.clip_norm
             )
-            raise UserError(
-                f"training diverged at epoch {epoch} batch {exc.batch} (loss {exc.loss}); lower train.lr "
-                f"(now {train_params.lr}) or try another seed; {kept}"
-            ) from None
+        except Diverged as exc:
+            raise _diverged(exc, epoch, train_params, progress, outputs.resume) from None
         validated = evaluate(model, valid_loader, criterion, desc=f"{arch} epoch {epoch} valid")
-        row = {
-            "epoch": epoch,
-            "train_loss": trained.loss,
-            "train_acc": trained.acc,
-            "valid_loss": validated.loss,
-            "valid_acc": validated.acc,
-            "seconds": round(time.perf_counter() - started, 3),
-            **{name: round(value, 6) for name, value in zip(HISTORY_COLUMNS[6:], trained.grad_norms, strict=True)},
-            "train_loop_seconds": trained.seconds,
-            "train_tokens": trained.tokens,
-            "tokens_total": plan.tokens_total,
-            "tokens_kept": plan.tokens_kept,
-            "empty_skipped": plan.empty_skipped,
-            # the weights after this epoch's training, and (epoch 1) after its first batches
-            "fingerprint": state_fingerprint(model.state_dict()),
-            **({"early_batches": early.batches, "early_fingerprint": early.value} if epoch == 1 else {}),
-        }
-        history.append(row)
-        if best is None or validated.loss < best["valid_loss"]:
-            best = {"epoch": epoch, "valid_loss": validated.loss, "valid_acc": validated.acc, "state_dict": _clone_state(model)}
+        row = _epoch_row(epoch, trained, validated, plan, time.perf_counter() - started, state_fingerprint(model.state_dict()), early)
+        progress.history.append(row)
+        if progress.best is None or validated.loss < progress.best["valid_loss"]:
+            progress.best = {"epoch": epoch, "valid_loss": validated.loss, "valid_acc": validated.acc, "state_dict": _clone_state(model)}
         print(
             f"{arch} epoch {epoch}/{train_params.epochs}: train loss {trained.loss:.4f} acc {trained.acc:.2%} | "
             f"valid loss {validated.loss:.4f} acc {validated.acc:.2%} | {trained.tokens / trained.seconds:,.0f} tok/s, "
@@ -590,38 +494,32 @@ def run_training(
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "rng": _rng_state(run_device),
-                "history": history,
-                "best": best,
+                "rng": rng_state(run_device),
+                "history": progress.history,
+                "best": progress.best,
             },
         )
 
+    best = progress.best
     assert best is not None  # epochs >= 1 is validated by TrainParams
     model.load_state_dict(best["state_dict"])
-    test_loader = governor.watch(BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device))
-    tested = evaluate(model, test_loader, criterion, desc=f"{arch} test (epoch {best['epoch']} weights)")
-    metrics = _metrics(arch, model, history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
+    test_loader = BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device)
+    tested, logits = _test_predictions(model, test_loader, governor, criterion, f"{arch} test (epoch {best['epoch']} weights)")
+    metrics = _metrics(arch, model, progress.history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
     metrics["numerics"] = numeric_settings(numerics)
     print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
-
-    write_text(outputs.structure, str(model) + "\n")
-    _write_history(outputs.history, history)
     weights = {key: value.cpu() for key, value in best["state_dict"].items()}
-    _save_torch(
-        outputs.checkpoint,
-        {
-            "state_dict": weights,
-            # models.load_checkpoint recomputes it: a flipped bit in the weights is refused, not used
-            "state_fingerprint": state_fingerprint(weights),
-            "config": config,
-            "vocab_fingerprint": data.vocab_fingerprint,
-            "vocab_size": data.vocab_size,
-            "arch": arch,
-            "seed": seed,
-        },
-    )
-    # Written last: a metrics file means every other output of the run is complete.
-    write_json(outputs.metrics, metrics)
+    checkpoint = {
+        "state_dict": weights,
+        # models.load_checkpoint recomputes it: a flipped bit in the weights is refused, not used
+        "state_fingerprint": state_fingerprint(weights),
+        "config": config,
+        "vocab_fingerprint": data.vocab_fingerprint,
+        "vocab_size": data.vocab_size,
+        "arch": arch,
+        "seed": seed,
+    }
+    _write_outputs(outputs, model, progress, checkpoint, metrics, data.test, logits)
     outputs.resume.unlink(missing_ok=True)
     return metrics
 

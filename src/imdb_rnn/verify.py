@@ -169,7 +169,8 @@ def verify_published(
     from .fingerprint import EARLY_BATCHES
     from .numerics import numeric_settings
     from .prepare import prepare
-    from .training import TrainData, configure_cpu, early_fingerprint, load_embedding
+    from .threads import configure_cpu
+    from .training import TrainData, early_fingerprint, load_embedding
 
     lock = load_lock(lock_path)
     params = published_params(lock, str(lock_path))

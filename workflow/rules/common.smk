@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 from imdb_rnn.config import parse_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.preflight import preflight
+from imdb_rnn.stagedeps import code_deps
 
 PARAMS_FILE = "params.yaml"
 
@@ -68,60 +69,22 @@ REPORT_ITEMS = {
     "report/tables/part2_checks.html": ("part2_checks.rst", "Part 2", "Tables"),
 }
 PDF = "report/report.pdf"
-# What each stage reads besides data: its program, the package modules it runs and the
-# params keys it uses. Changing one reruns that stage (Snakemake's rerun triggers "input"
-# and "params"), as DVC's deps and params do.
-CORE = [
-    "src/imdb_rnn/config.py",
-    "src/imdb_rnn/errors.py",
-    "src/imdb_rnn/fileio.py",
-    "src/imdb_rnn/numerics.py",
+# What each stage reads besides data: its program and every package module it imports,
+# directly or not (imdb_rnn/stagedeps.py reads the imports; dvc.yaml lists the same files and
+# tests/test_dag.py keeps them equal), and the params keys it uses. Changing one reruns that
+# stage (Snakemake's rerun triggers "input" and "params"), as DVC's deps and params do.
+STAGES = [
+    "download",
+    "prepare",
+    "embed",
+    "train",
+    "gradcheck",
+    "diagnose",
+    "summarize",
+    "report",
+    "pdf",
 ]
-CODE = {
-    "download": ["workflow/scripts/download.py", "src/imdb_rnn/download.py"],
-    "prepare": [
-        "workflow/scripts/prepare.py",
-        "src/imdb_rnn/prepare.py",
-        "src/imdb_rnn/archive.py",
-        "src/imdb_rnn/vocab.py",
-        "src/imdb_rnn/dataset.py",
-    ],
-    "embed": [
-        "workflow/scripts/embed.py",
-        "src/imdb_rnn/embeddings.py",
-        "src/imdb_rnn/vocab.py",
-        "src/imdb_rnn/dataset.py",
-    ],
-    "train": [
-        "workflow/scripts/train.py",
-        "src/imdb_rnn/training.py",
-        "src/imdb_rnn/fingerprint.py",
-        "src/imdb_rnn/threads.py",
-        "src/imdb_rnn/models.py",
-        "src/imdb_rnn/batching.py",
-        "src/imdb_rnn/vocab.py",
-        "src/imdb_rnn/dataset.py",
-    ],
-    "gradcheck": ["workflow/scripts/gradcheck.py", "src/imdb_rnn/triplet.py"],
-    "diagnose": [
-        "workflow/scripts/diagnose.py",
-        "src/imdb_rnn/diagnostics.py",
-        "src/imdb_rnn/models.py",
-        "src/imdb_rnn/fingerprint.py",
-        "src/imdb_rnn/dataset.py",
-        "src/imdb_rnn/training.py",
-        "src/imdb_rnn/threads.py",
-    ],
-    "summarize": ["workflow/scripts/summarize.py", "src/imdb_rnn/summarize.py"],
-    "report": [
-        "workflow/scripts/report.py",
-        "src/imdb_rnn/report.py",
-        "src/imdb_rnn/templates/report.md.j2",
-        "src/imdb_rnn/templates/report.tex.j2",
-        "src/imdb_rnn/templates/original_values.yaml",
-    ],
-    "pdf": ["workflow/scripts/pdf.py", "src/imdb_rnn/pdf.py"],
-}
+CODE = {stage: code_deps(f"workflow/scripts/{stage}.py") for stage in STAGES}
 PARAM_KEYS = {
     "download": ["data.url", "data.sha256"],
     "prepare": ["data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"],
@@ -131,6 +94,7 @@ PARAM_KEYS = {
         "train.batch_size",
         "train.lr",
         "train.device",
+        "train.clip_norm",
         "embedding.init",
         "models",
         "numerics",
@@ -152,7 +116,7 @@ def get_folder(path, up=1):
 
 
 def get_code(stage):
-    return CORE + CODE[stage]
+    return CODE[stage]
 
 
 def get_params(stage):

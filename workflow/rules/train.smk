@@ -13,6 +13,7 @@ rule train:
         metrics=update(f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json"),
         history=update(f"{RUNS}/{{arch}}/seed{{seed}}/history.csv"),
         structure=update(f"{RUNS}/{{arch}}/seed{{seed}}/model.txt"),
+        predictions=update(f"{RUNS}/{{arch}}/seed{{seed}}/predictions.csv.gz"),
     log:
         "logs/train/{arch}-seed{seed}.log",
     benchmark:
@@ -36,4 +37,4 @@ rule train:
         "python workflow/scripts/train.py --params {params.config_file:q} --arch {wildcards.arch:q} --seed {wildcards.seed:q} "
         "--data {params.data:q} --embedding {input.embedding:q} --checkpoint {output.checkpoint:q} "
         "--resume {params.resume:q} --metrics {output.metrics:q} --history {output.history:q} "
-        "--structure {output.structure:q} --threads {threads:q} --max-threads {params.max_threads:q} 2>&1 | tee {log:q}"
+        "--structure {output.structure:q} --predictions {output.predictions:q} --threads {threads:q} --max-threads {params.max_threads:q} 2>&1 | tee {log:q}"

@@ -37,7 +37,8 @@ from imdb_rnn.config import Params, load_params
 from imdb_rnn.dataset import EncodedSplit, load_split
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.models import RecurrentClassifier, build_model
-from imdb_rnn.training import configure_cpu, evaluate, train
+from imdb_rnn.threads import configure_cpu
+from imdb_rnn.training import evaluate, train
 from imdb_rnn.vocab import PAD_ID
 
 REPORT_VOCAB = 25002

@@ -26,7 +26,7 @@ from imdb_rnn.diagnostics import gradient_flow
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
 from imdb_rnn.models import build_model, load_checkpoint
-from imdb_rnn.training import configure_cpu
+from imdb_rnn.threads import configure_cpu
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

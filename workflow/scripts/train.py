@@ -4,7 +4,8 @@
         --data data/prepared --embedding data/embeddings/embedding.npy \\
         --checkpoint models/bilstm2/seed1234.pt --resume models/resume/bilstm2-seed1234.pt \\
         --metrics results/runs/bilstm2/seed1234/metrics.json --history results/runs/bilstm2/seed1234/history.csv \\
-        --structure results/runs/bilstm2/seed1234/model.txt --threads 1 --max-threads auto
+        --structure results/runs/bilstm2/seed1234/model.txt \\
+        --predictions results/runs/bilstm2/seed1234/predictions.csv.gz --threads 1 --max-threads auto
 
 Reads `models.<arch>`, `train.*` and `embedding.init` from params.yaml, and from --data the
 prepared `train.npz`, `valid.npz`, `test.npz` and `tokenizer.json`. Interrupted? Rerun the
@@ -42,6 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics", required=True, help="where to write the metrics (.json)")
     parser.add_argument("--history", required=True, help="where to write the per-epoch history (.csv)")
     parser.add_argument("--structure", required=True, help="where to write print(model) (.txt)")
+    parser.add_argument("--predictions", required=True, help="where to write the test predictions (.csv.gz; see imdb_rnn.records)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads to start with (default 1: parallel jobs share the cores)")
     parser.add_argument(
         "--max-threads",
@@ -52,6 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    # Resolved here, once, to a plain number: never more than the cores this process may use.
     if args.max_threads is None:
         args.max_threads = args.threads
     elif args.max_threads == "auto":
@@ -59,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     elif not args.max_threads.isdigit() or int(args.max_threads) < args.threads:
         parser.error(f"--max-threads must be 'auto' or a whole number no smaller than --threads ({args.threads}), not {args.max_threads!r}")
     else:
-        args.max_threads = int(args.max_threads)
+        args.max_threads = max(args.threads, min(int(args.max_threads), available_cores()))
     if args.seed is not None and args.seed < 0:
         parser.error("--seed must be 0 or more")
     return args
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             metrics=Path(args.metrics),
             history=Path(args.history),
             structure=Path(args.structure),
+            predictions=Path(args.predictions),
         ),
         seed=params.train.seed if args.seed is None else args.seed,
         threads=args.threads,
