@@ -518,7 +518,7 @@ def test_predictions_hold_every_test_review_in_order_and_give_the_test_accuracy(
     assert len(predictions) == len(test) and len(set(predictions.review)) == len(test)
     assert predictions.review == review_names(test.ids, test.labels, test.ratings)
     assert all(name.startswith(("test/pos/", "test/neg/")) for name in predictions.review)
-    assert (predictions.label == test.labels).all()
+    assert (predictions.label == test.labels).all() and (predictions.tokens == test.lengths).all()
     # the accuracy the metrics report, recomputed from the file
     assert predictions.accuracy == reference["metrics"]["test_acc"]
     assert ((predictions.p_positive > 0.5) == (predictions.pred == 1)).all()

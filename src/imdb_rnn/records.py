@@ -7,8 +7,9 @@
 The train stage writes them, summarize copies and aggregates them, the report reads them
 (DESIGN.md §5). ``predictions.csv.gz`` holds one row per test review in the test split's
 order: ``review`` (the archive's file name without ``.txt``, e.g. ``test/pos/0_10``: unique,
-unlike the number alone), ``label`` (1 = positive), ``pred`` (the model's label, logit > 0)
-and ``p_positive`` (sigmoid of the logit, 9 significant digits). It is compressed without a
+unlike the number alone), ``label`` (1 = positive), ``tokens`` (the review's length in tokens,
+all of which the model read), ``pred`` (the model's label, logit > 0) and ``p_positive``
+(sigmoid of the logit, 9 significant digits). It is compressed without a
 timestamp, so the same predictions give the same bytes.
 """
 
@@ -36,7 +37,7 @@ PREDICTIONS = "predictions.csv.gz"
 CONTRACT_HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")
 GRAD_NORM_COLUMNS = ("grad_norm_mean", "grad_norm_max", "rnn_grad_norm_mean", "rnn_grad_norm_max")
 HISTORY_COLUMNS = CONTRACT_HISTORY_COLUMNS + GRAD_NORM_COLUMNS
-PREDICTION_COLUMNS = ("review", "label", "pred", "p_positive")
+PREDICTION_COLUMNS = ("review", "label", "tokens", "pred", "p_positive")
 
 
 def run_dir(runs: str | os.PathLike[str], arch: str, seed: int) -> Path:
@@ -55,6 +56,7 @@ class Predictions:
 
     review: list[str]
     label: np.ndarray  # int8, 1 = positive
+    tokens: np.ndarray  # int64, the review's length in tokens
     pred: np.ndarray  # int8, the model's label
     p_positive: np.ndarray  # float64
 
@@ -70,24 +72,24 @@ class Predictions:
         return float(self.correct.mean()) if len(self) else 0.0
 
 
-def encode_predictions(review: list[str], label: np.ndarray, logits: np.ndarray) -> bytes:
+def encode_predictions(review: list[str], label: np.ndarray, tokens: np.ndarray, logits: np.ndarray) -> bytes:
     """The gzip bytes of the predictions file (no timestamp or name in the header)."""
     logits = np.asarray(logits, dtype=np.float64)
     p_positive = 1.0 / (1.0 + np.exp(-logits))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(PREDICTION_COLUMNS)
-    for name, y, z, p in zip(review, label, logits, p_positive, strict=True):
-        writer.writerow((name, int(y), int(z > 0), f"{p:.9g}"))
+    for name, y, n, z, p in zip(review, label, tokens, logits, p_positive, strict=True):
+        writer.writerow((name, int(y), int(n), int(z > 0), f"{p:.9g}"))
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", filename="", mtime=0, compresslevel=9) as handle:
         handle.write(text.getvalue().encode())
     return buffer.getvalue()
 
 
-def write_predictions(path: str | os.PathLike[str], review: list[str], label: np.ndarray, logits: np.ndarray) -> None:
+def write_predictions(path: str | os.PathLike[str], review: list[str], label: np.ndarray, tokens: np.ndarray, logits: np.ndarray) -> None:
     """Write the predictions file atomically (see the module docstring)."""
-    write_bytes(path, encode_predictions(review, label, logits))
+    write_bytes(path, encode_predictions(review, label, tokens, logits))
 
 
 def read_predictions(path: str | os.PathLike[str]) -> Predictions:
@@ -105,8 +107,9 @@ def read_predictions(path: str | os.PathLike[str]) -> Predictions:
     body = rows[1:]
     try:
         label = np.array([int(r[1]) for r in body], dtype=np.int8)
-        pred = np.array([int(r[2]) for r in body], dtype=np.int8)
-        p_positive = np.array([float(r[3]) for r in body], dtype=np.float64)
+        tokens = np.array([int(r[2]) for r in body], dtype=np.int64)
+        pred = np.array([int(r[3]) for r in body], dtype=np.int8)
+        p_positive = np.array([float(r[4]) for r in body], dtype=np.float64)
     except (IndexError, ValueError):
         raise UserError(f"{path} has a malformed row; rerun stage `train` for that run") from None
-    return Predictions(review=[r[0] for r in body], label=label, pred=pred, p_positive=p_positive)
+    return Predictions(review=[r[0] for r in body], label=label, tokens=tokens, pred=pred, p_positive=p_positive)

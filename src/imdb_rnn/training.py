@@ -416,7 +416,7 @@ def _write_outputs(
     write_text(outputs.structure, str(model) + "\n")
     _write_history(outputs.history, progress.history)
     if outputs.predictions is not None:
-        write_predictions(outputs.predictions, review_names(test.ids, test.labels, test.ratings), test.labels, logits)
+        write_predictions(outputs.predictions, review_names(test.ids, test.labels, test.ratings), test.labels, test.lengths, logits)
     _save_torch(outputs.checkpoint, checkpoint)
     write_json(outputs.metrics, metrics)
 
