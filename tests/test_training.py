@@ -23,7 +23,8 @@ from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
 from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
 from imdb_rnn.records import read_predictions, review_names
-from imdb_rnn.training import HISTORY_COLUMNS, OutputPaths, TrainData, evaluate, run_training
+from imdb_rnn.training import HISTORY_COLUMNS, evaluate, run_training
+from imdb_rnn.trainio import OutputPaths, TrainData
 from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
 
 from conftest import TIMING_KEYS, load_script
@@ -177,13 +178,13 @@ def test_an_lstm_run_that_grows_onto_an_idle_core_matches_the_fixed_run(data, re
 
 def test_only_thread_invariant_cells_on_the_cpu_may_grow(capsys):
     rnn = TINY.model_copy(update={"cell": "rnn"})
-    assert not training._governor(rnn, torch.device("cpu"), 1, 2).elastic
+    assert not threads.run_governor(rnn, torch.device("cpu"), 1, 2).elastic
     assert "rnn cells keep 1 thread(s): their results depend on the thread count" in capsys.readouterr().out
-    assert not training._governor(TINY, torch.device("cuda"), 1, 2).elastic
+    assert not threads.run_governor(TINY, torch.device("cuda"), 1, 2).elastic
     # used as given: train.py's command line resolved it to at most the cores (tests/test_threads.py)
-    assert training._governor(TINY, torch.device("cpu"), 1, 3).limit == 3
+    assert threads.run_governor(TINY, torch.device("cpu"), 1, 3).limit == 3
     with pytest.raises(UserError, match="max_threads"):
-        training._governor(TINY, torch.device("cpu"), 2, 1)
+        threads.run_governor(TINY, torch.device("cpu"), 2, 1)
 
 
 def test_same_seed_gives_identical_metrics(data, reference, tmp_path):

@@ -30,7 +30,7 @@ from .records import HISTORY_COLUMNS
 
 if TYPE_CHECKING:
     from .dataset import EncodedSplit
-    from .training import TrainData
+    from .trainio import TrainData
 
 # 2: history rows carry the weights' fingerprints (format 1 states are ignored, with a note)
 # 3: one file = a header line (RESUME_MAGIC, the format, the sha256 of the payload), then the

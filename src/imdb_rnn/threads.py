@@ -32,9 +32,14 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import torch
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from .config import ModelParams
 
 # Cells whose training and evaluation are bitwise the same at any thread count (see above).
 THREAD_INVARIANT_CELLS = frozenset({"lstm"})
@@ -182,3 +187,27 @@ def configure_cpu(threads: int) -> None:
     """
     torch.set_flush_denormal(True)
     torch.set_num_threads(threads)
+
+
+def run_governor(model_params: ModelParams, device: torch.device, threads: int, max_threads: int) -> ThreadGovernor:
+    """Elastic threads for a thread-invariant cell on the CPU; fixed ones for everything else.
+
+    ``max_threads`` is used as given: the command line resolved it (train.py --max-threads).
+    """
+    if max_threads < threads:
+        raise UserError(f"max_threads ({max_threads}) is below threads ({threads}); raise it or leave it out")
+    elastic = device.type == "cpu" and model_params.cell in THREAD_INVARIANT_CELLS
+    if max_threads > threads and not elastic:
+        print(f"note: {model_params.cell} cells keep {threads} thread(s): their results depend on the thread count", flush=True)
+    return ThreadGovernor(
+        base=threads,
+        limit=max_threads if elastic else threads,
+        set_threads=torch.set_num_threads,
+        log=lambda message: print(message, flush=True),
+    )
+
+
+def describe_threads(governor: ThreadGovernor) -> str:
+    if governor.elastic:
+        return f"{governor.base} thread(s), up to {governor.limit} when cores are idle"
+    return f"{governor.base} thread(s)"

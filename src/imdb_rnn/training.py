@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -43,7 +42,7 @@ from tqdm import tqdm
 
 from .batching import BatchLoader, eval_batches, train_batches
 from .config import ModelParams, TrainParams
-from .dataset import EncodedSplit, load_split
+from .dataset import EncodedSplit
 from .errors import UserError
 from .fileio import atomic_path, write_json, write_text
 from .fingerprint import EARLY_BATCHES, state_fingerprint
@@ -52,8 +51,9 @@ from .numerics import numeric_settings
 from .provenance import code_version
 from .records import GRAD_NORM_COLUMNS, HISTORY_COLUMNS, review_names, write_predictions
 from .resume import config_hash, load_resume, resume_into, rng_state, write_resume_state
-from .threads import THREAD_INVARIANT_CELLS, ThreadGovernor, configure_cpu
-from .vocab import PAD_ID, load_tokenizer, vocab_fingerprint
+from .threads import ThreadGovernor, configure_cpu, describe_threads, run_governor
+from .trainio import OutputPaths, TrainData
+from .vocab import PAD_ID
 
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
 # file, where every redraw is kept.
@@ -168,78 +168,6 @@ def evaluate(
             tokens += int(padded[0].sum()) if padded else text.numel()
             bar.set_postfix(loss=f"{loss_sum / examples:.4f}", refresh=False)
     return EpochResult(loss_sum / max(examples, 1), correct / max(examples, 1), examples, tokens, time.perf_counter() - start)
-
-
-@dataclass(frozen=True)
-class TrainData:
-    """The prepared splits and the vocabulary they were encoded with."""
-
-    train: EncodedSplit
-    valid: EncodedSplit
-    test: EncodedSplit
-    vocab_size: int
-    vocab_fingerprint: str
-
-    @classmethod
-    def load(cls, folder: str | os.PathLike[str]) -> TrainData:
-        """The prepare stage's ``train/valid/test.npz`` and ``tokenizer.json`` in ``folder``."""
-        folder = Path(folder)
-        tokenizer = load_tokenizer(folder / "tokenizer.json")
-        return cls(
-            train=load_split(folder / "train.npz"),
-            valid=load_split(folder / "valid.npz"),
-            test=load_split(folder / "test.npz"),
-            vocab_size=tokenizer.get_vocab_size(),
-            vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
-        )
-
-    def check_ids(self) -> None:
-        """Refuse splits that hold token ids outside the vocabulary (data and tokenizer disagree)."""
-        for name, split in (("train", self.train), ("valid", self.valid), ("test", self.test)):
-            if len(split.tokens) and int(split.tokens.max()) >= self.vocab_size:
-                raise UserError(
-                    f"the {name} split holds token id {int(split.tokens.max())} but the tokenizer has "
-                    f"{self.vocab_size} ids; the prepared data is out of date, rerun the prepare stage"
-                )
-            if len(split) == 0:
-                raise UserError(f"the {name} split is empty; check data.limit in params.yaml and rerun prepare")
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    """Where one run writes (DESIGN.md §5), and its resume state."""
-
-    checkpoint: Path
-    resume: Path
-    metrics: Path
-    history: Path
-    structure: Path
-    predictions: Path | None = None
-    """The test predictions (imdb_rnn.records); None = not written."""
-
-
-def _governor(model_params: ModelParams, device: torch.device, threads: int, max_threads: int) -> ThreadGovernor:
-    """Elastic threads for a thread-invariant cell on the CPU; fixed ones for everything else.
-
-    ``max_threads`` is used as given: the command line resolved it (train.py --max-threads).
-    """
-    if max_threads < threads:
-        raise UserError(f"max_threads ({max_threads}) is below threads ({threads}); raise it or leave it out")
-    elastic = device.type == "cpu" and model_params.cell in THREAD_INVARIANT_CELLS
-    if max_threads > threads and not elastic:
-        print(f"note: {model_params.cell} cells keep {threads} thread(s): their results depend on the thread count", flush=True)
-    return ThreadGovernor(
-        base=threads,
-        limit=max_threads if elastic else threads,
-        set_threads=torch.set_num_threads,
-        log=lambda message: print(message, flush=True),
-    )
-
-
-def _describe_threads(governor: ThreadGovernor) -> str:
-    if governor.elastic:
-        return f"{governor.base} thread(s), up to {governor.limit} when cores are idle"
-    return f"{governor.base} thread(s)"
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -403,6 +331,28 @@ def _test_predictions(
     return tested, ordered
 
 
+def _epoch_line(trained: EpochResult, validated: EpochResult, row: dict[str, Any], plan: Any) -> str:
+    return (
+        f"train loss {trained.loss:.4f} acc {trained.acc:.2%} | valid loss {validated.loss:.4f} acc {validated.acc:.2%} | "
+        f"{trained.tokens / trained.seconds:,.0f} tok/s, {row['seconds']:.0f} s, {plan.dropped_fraction:.2%} of tokens truncated"
+    )
+
+
+def _checkpoint(best: dict[str, Any], config: dict[str, Any], data: TrainData, arch: str, seed: int) -> dict[str, Any]:
+    """What the checkpoint file holds: the best epoch's weights on the CPU, and what explains them."""
+    weights = {key: value.cpu() for key, value in best["state_dict"].items()}
+    return {
+        "state_dict": weights,
+        # models.load_checkpoint recomputes it: a flipped bit in the weights is refused, not used
+        "state_fingerprint": state_fingerprint(weights),
+        "config": config,
+        "vocab_fingerprint": data.vocab_fingerprint,
+        "vocab_size": data.vocab_size,
+        "arch": arch,
+        "seed": seed,
+    }
+
+
 def _write_outputs(
     outputs: OutputPaths,
     model: nn.Module,
@@ -451,7 +401,7 @@ def run_training(
     data.check_ids()
     configure_cpu(threads)
     run_device = resolve_device(train_params.device)
-    governor = _governor(model_params, run_device, threads, threads if max_threads is None else max_threads)
+    governor = run_governor(model_params, run_device, threads, threads if max_threads is None else max_threads)
     config = resolved_config(model_params, train_params, seed, embedding_init, embedding)
     expected_hash = config_hash(config, data)
 
@@ -460,7 +410,7 @@ def run_training(
 
     model, optimizer, criterion, progress = _resume_or_start(arch, start, outputs.resume, expected_hash, run_device)
     print(
-        f"{arch} (seed {seed}, {run_device}, {_describe_threads(governor)}): "
+        f"{arch} (seed {seed}, {run_device}, {describe_threads(governor)}): "
         f"{rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
     )
@@ -481,24 +431,9 @@ def run_training(
         progress.history.append(row)
         if progress.best is None or validated.loss < progress.best["valid_loss"]:
             progress.best = {"epoch": epoch, "valid_loss": validated.loss, "valid_acc": validated.acc, "state_dict": _clone_state(model)}
-        print(
-            f"{arch} epoch {epoch}/{train_params.epochs}: train loss {trained.loss:.4f} acc {trained.acc:.2%} | "
-            f"valid loss {validated.loss:.4f} acc {validated.acc:.2%} | {trained.tokens / trained.seconds:,.0f} tok/s, "
-            f"{row['seconds']:.0f} s, {plan.dropped_fraction:.2%} of tokens truncated",
-            flush=True,
-        )
-        write_resume_state(
-            outputs.resume,
-            {
-                "config_hash": expected_hash,
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "rng": rng_state(run_device),
-                "history": progress.history,
-                "best": progress.best,
-            },
-        )
+        print(f"{arch} epoch {epoch}/{train_params.epochs}: {_epoch_line(trained, validated, row, plan)}", flush=True)
+        state = {"config_hash": expected_hash, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
+        write_resume_state(outputs.resume, {**state, "rng": rng_state(run_device), "history": progress.history, "best": progress.best})
 
     best = progress.best
     assert best is not None  # epochs >= 1 is validated by TrainParams
@@ -508,18 +443,7 @@ def run_training(
     metrics = _metrics(arch, model, progress.history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
     metrics["numerics"] = numeric_settings(numerics)
     print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
-    weights = {key: value.cpu() for key, value in best["state_dict"].items()}
-    checkpoint = {
-        "state_dict": weights,
-        # models.load_checkpoint recomputes it: a flipped bit in the weights is refused, not used
-        "state_fingerprint": state_fingerprint(weights),
-        "config": config,
-        "vocab_fingerprint": data.vocab_fingerprint,
-        "vocab_size": data.vocab_size,
-        "arch": arch,
-        "seed": seed,
-    }
-    _write_outputs(outputs, model, progress, checkpoint, metrics, data.test, logits)
+    _write_outputs(outputs, model, progress, _checkpoint(best, config, data, arch, seed), metrics, data.test, logits)
     outputs.resume.unlink(missing_ok=True)
     return metrics
 
@@ -565,19 +489,3 @@ def _metrics(
             "epochs": [row["fingerprint"] for row in history],
         },
     }
-
-
-def load_embedding(path: str | os.PathLike[str]) -> np.ndarray:
-    """A float32 [vocab, dim] matrix from a ``.npy`` file, with a clear error when unusable."""
-    path = Path(path)
-    try:
-        matrix = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"missing {path}; run the embed stage first, or pass --embedding none for random vectors") from None
-    except ValueError as exc:
-        raise UserError(f"{path} is not a .npy matrix ({exc}); delete it and rerun the embed stage") from None
-    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):
-        raise UserError(f"{path}: expected a float matrix [vocab, dim], got {matrix.dtype} {matrix.shape}; rerun the embed stage")
-    if not np.isfinite(matrix).all():
-        raise UserError(f"{path}: holds NaN or infinite values; rerun the embed stage")
-    return matrix.astype(np.float32, copy=False)

@@ -170,7 +170,8 @@ def verify_published(
     from .numerics import numeric_settings
     from .prepare import prepare
     from .threads import configure_cpu
-    from .training import TrainData, early_fingerprint, load_embedding
+    from .training import early_fingerprint
+    from .trainio import TrainData, load_embedding
 
     lock = load_lock(lock_path)
     params = published_params(lock, str(lock_path))

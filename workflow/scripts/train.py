@@ -24,7 +24,8 @@ pin_from_argv()  # before numpy and torch load: they choose their CPU kernels th
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.threads import available_cores
-from imdb_rnn.training import OutputPaths, TrainData, load_embedding, run_training
+from imdb_rnn.training import run_training
+from imdb_rnn.trainio import OutputPaths, TrainData, load_embedding
 
 NO_EMBEDDING = "none"
 
