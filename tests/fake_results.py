@@ -15,7 +15,7 @@ import numpy as np
 
 from imdb_rnn import triplet
 from imdb_rnn.diagnostics import summarize_profile
-from imdb_rnn.summarize import run_dir
+from imdb_rnn.records import PREDICTIONS, run_dir, write_predictions
 
 ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
 SEEDS = (1234, 7)
@@ -152,6 +152,20 @@ def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS)
             (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
             (folder / "history.csv").write_text(history_csv(arch, i, epochs), encoding="utf-8")
             (folder / "model.txt").write_text(STRUCTURES[arch], encoding="utf-8")
+            write_fake_predictions(folder / PREDICTIONS, TEST_ACC[arch][i])
+
+
+TEST_REVIEWS = 16  # every TEST_ACC is a multiple of 1/16
+
+
+def write_fake_predictions(path: Path, accuracy: float) -> None:
+    """16 test reviews (alternating labels, 10, 20, … 160 tokens): the first ``accuracy`` × 16 right."""
+    right = round(accuracy * TEST_REVIEWS)
+    labels = np.array([i % 2 for i in range(TEST_REVIEWS)], dtype=np.int8)
+    preds = np.where(np.arange(TEST_REVIEWS) < right, labels, 1 - labels)
+    logits = (2.0 * preds - 1) * (1 + np.arange(TEST_REVIEWS)) / 4
+    names = [f"test/{'pos' if y else 'neg'}/{i}_{8 if y else 2}" for i, y in enumerate(labels)]
+    write_predictions(path, names, labels, 10 * (1 + np.arange(TEST_REVIEWS)), logits)
 
 
 def data_stats() -> dict:

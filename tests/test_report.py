@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import pytest
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
-from imdb_rnn.report import ReportInputs, build_context, render, tex_escape, write_report
+from imdb_rnn.report import ReportInputs, _part2, build_context, render, tex_escape, write_report
 from imdb_rnn.summarize import summarize
 
 import fake_results
@@ -36,15 +37,17 @@ SECTIONS = [
     "### 2) 2-level bi-RNN",
     "### 3) bi-RNN",
     "### 4) RNN",
+    "### 1.1 What the numbers mean",
     "## 2 Part 2",
     "### 2.1 Q2",
     "### 2.2 Q3",
     "### 2.3 Q4",
     "### 2.4 Q5",
-    *(f"#### 2.4.{i} Q5.{i}" for i in range(1, 9)),
     "### 2.5 Q6",
     "## 3 Learning curves",
     "### 3.1 Gradient flow",
+    "### 3.2 Accuracy by review length",
+    "## 4 Discussion",
     "## Provenance",
 ]
 # Table 1 as measured on the fixture (mean ± sample std over seeds 1234 and 7) beside the
@@ -80,6 +83,7 @@ def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_resu
         embedding_stats=results / "embedding" / "stats.json",
         verification=results / "triplet" / "verification.json",
         diagnostics=results / "diagnostics",
+        runs=results / "runs",
     )
 
 
@@ -103,6 +107,8 @@ def cli_args(inputs: ReportInputs, out: Path) -> list[str]:
         str(inputs.verification),
         "--diagnostics",
         str(inputs.diagnostics),
+        "--runs",
+        str(inputs.runs),
         "--out",
         str(out),
     ]
@@ -154,46 +160,118 @@ def test_table1_has_measured_and_original_values(md: str) -> None:
     assert "per seed, in that order:\n2-level bi-LSTM 87.50, 81.25;" in md
 
 
+def _part2_section(text: str) -> str:
+    return text.split("## 2 Part 2")[1].split("## 3 Learning curves")[0]
+
+
 def test_part2_math_and_verdicts_come_from_the_verification(md: str, verification: dict) -> None:
     assert f"{verification['summary']['numeric_checks_passed']}/{verification['summary']['numeric_checks']} checks passed" in md
     assert "57/57 of the original's formulas" in md
-    # Q2: the three regimes, the measured one-sided derivatives, the subgradients.
-    assert "$$F = " + verification["q2"]["F_latex"] + "$$" in md
+    # Q2 in the original's form, with the scalar form sympy derives with beside it.
+    assert "$$F = " + verification["q2"]["F_norm_latex"] + "$$" in md
+    assert r"$$F = \frac{1}{2} \left\| f_{a} - f_{p} \right\|^{2} + \alpha - \frac{1}{2} \left\| f_{a} - f_{n} \right\|^{2}$$" in md
+    assert "$F = " + verification["q2"]["F_latex"] + "$, the same for scalar embeddings $\\checkmark$" in md
     assert r"\frac{\partial L^T}{\partial f_{n}} = 0 \qquad \checkmark$$" in md
-    assert r"{\Delta h} = 0 \quad (1)$$" in md and r"{\Delta h} = 1 \quad (2)$$" in md
-    assert "(1) ≠ (2)" in md and "$L^T$ is not differentiable at $F = 0$" in md
-    assert "| `torch.relu(F)` | 0 | (0, 0, 0) |" in md
-    assert "| `torch.clamp(F, min=0)` | 1 | (1, 1, -2) |" in md
-    assert "| `torch.maximum(F, torch.zeros_like(F))` | 0.5 | (0.5, 0.5, -1) |" in md
     assert "3) $F > 0$" in md
-    # Q3, Q5, Q6 formulas with their verdicts; Q6 shows the original's differently written form.
+    # Q3, Q6 formulas with their verdicts; Q6 shows the original's form on every row.
     assert r"$$\frac{\partial L^T}{\partial f_{a}} = f_{n} - f_{p} \qquad \checkmark$$" in md
-    assert r"$$\frac{\partial L^{1}}{\partial f_{1}} = f_{5} - f_{2} \qquad \checkmark$$" in md
-    assert r"$$\frac{\partial L^{8}}{\partial f_{6}} = f_{2} - f_{4} \qquad \checkmark$$" in md
     assert (
         r"$$\frac{\partial L}{\partial f_{1}} = 2 f_{1} + f_{4} + f_{5} - 2 f_{2} - 2 f_{3} \qquad \checkmark"
         r"\ \ \text{original: } 2 \left(f_{1} - f_{2} - f_{3}\right) + f_{4} + f_{5}$$"
     ) in md
-    assert md.count(r"\checkmark") == 1 + 1 + 3 + 1 + 48 + 6  # legend, F<0, Q3, Q4, Q5, Q6
-    assert r"\times" in md and md.count(r"\times") == 1  # only in the legend
+    assert r"$$\frac{\partial L}{\partial f_{4}} = f_{1} + f_{2} - 2 f_{6} \qquad \checkmark\ \ \text{original: } f_{1} + f_{2} - 2 f_{6}$$" in md
+    assert md.count(r"\text{original: }") == 6
+    part2 = _part2_section(md)
+    # legend, scalar F, F<0, kink confirmation, Q3, Q4 (2 valid patterns + used), Q5 rows, general Q6, Q6
+    assert part2.count(r"\checkmark") == 1 + 1 + 1 + 1 + 3 + 3 + 8 + 1 + 6
+    assert part2.count(r"\times") == 1 + 6  # the legend and the six invalid Q4 patterns
 
 
-def test_q4_lists_the_triplets_q5_uses_and_the_total(md: str) -> None:
-    assert r"L^{1} = (f_{1}, f_{2}, f_{5}) & L^{5} = (f_{3}, f_{1}, f_{5})" in md
-    assert r"L^{4} = (f_{2}, f_{3}, f_{4}) & L^{8} = (f_{6}, f_{4}, f_{2})" in md
-    assert "there are 36 valid ordered triplets in all: $3 \\cdot 2 \\cdot 3 + 3 \\cdot 2 \\cdot 3 = 36$" in md
-    assert "The original counts 8 unique triplets, the number Q5 uses." in md
+def test_problem_statement_is_marked_reconstructed(md: str, tex: str) -> None:
+    part2 = _part2_section(md)
+    assert part2.index("**The problem (reconstructed).**") < part2.index("### 2.1 Q2")
+    assert r"in 2 classes, $\{f_{1}, f_{2}, f_{3}\}$ and $\{f_{4}, f_{5}, f_{6}\}$, and 8 triplet losses" in part2
+    assert r"L^{1} = (f_{1}, f_{2}, f_{5}) & L^{5} = (f_{3}, f_{1}, f_{5})" in part2
+    assert r"L^{4} = (f_{2}, f_{3}, f_{4}) & L^{8} = (f_{6}, f_{4}, f_{2})" in part2
+    assert "The original never states the classes or the triplets: they were read back from its Q5 answers" in part2
+    assert "(48/48) is a consistency check of that reading, while Q3 (one generic triplet, 3/3) and Q6" in part2
+    assert "are independent checks" in part2
+    assert r"\textbf{The problem (reconstructed).}" in tex
+
+
+def test_q2_argues_the_kink_analytically_then_confirms_numerically(md: str) -> None:
+    q2 = md.split("### 2.1 Q2")[1].split("### 2.2 Q3")[0]
+    assert r"for $\Delta h > 0$, $\max(0, F + \Delta h) = \Delta h$" in q2
+    analytic_left = r"\lim_{\Delta h \rightarrow 0^-} \frac{0 - 0}{\Delta h} = 0 \quad (1)$$"
+    analytic_right = r"\lim_{\Delta h \rightarrow 0^+} \frac{\Delta h - 0}{\Delta h} = 1 \quad (2)$$"
+    confirmation = "*Confirmation (numeric):* the one-sided difference quotients of `torch.relu`"
+    assert q2.index(analytic_left) < q2.index(analytic_right) < q2.index("(1) ≠ (2)") < q2.index(confirmation)
+    assert "are 0, 0, 0, 0 from the left and 1, 1, 1, 1 from the right: (1) $= 0$ and (2) $= 1$ $\\checkmark$" in q2
+    assert "$L^T$ is not differentiable at $F = 0$" in q2
+    assert "| `torch.relu(F)` | 0 | (0, 0, 0) |" in q2
+    assert "| `torch.clamp(F, min=0)` | 1 | (1, 1, -2) |" in q2
+    assert "| `torch.maximum(F, torch.zeros_like(F))` | 0.5 | (0.5, 0.5, -1) |" in q2
+
+
+def test_q4_shows_the_original_patterns_with_a_verdict(md: str) -> None:
+    q4 = md.split("### 2.3 Q4")[1].split("### 2.4 Q5")[0]
+    assert 'The original answers "There are 8 unique triplets"' in q4
+    rows = [line for line in q4.splitlines() if line.startswith("| (")]
+    assert [row.split(" | ")[0][2:] for row in rows] == [
+        "(2, 2, 2)",
+        "(1, 1, 1)",
+        "(2, 2, 1)",
+        "(1, 1, 2)",
+        "(2, 1, 1)",
+        "(1, 2, 1)",
+        "(2, 1, 2)",
+        "(1, 2, 2)",
+    ]
+    valid = sorted(row.split(" | ")[0][2:] for row in rows if "| yes $\\checkmark$ |" in row)
+    assert valid == ["(1, 1, 2)", "(2, 2, 1)"]
+    assert "| (2, 2, 2) | no $\\times$ | negative from the anchor's class | 0 |" in q4
+    assert "| (1, 1, 2) | yes $\\checkmark$ |  | 18 |" in q4
+    assert "Only (2, 2, 1) and (1, 1, 2) are valid: 2 of the 8 patterns" in q4
+    assert "there are 36 valid ordered triplets in all: $3 \\cdot 2 \\cdot 3 + 3 \\cdot 2 \\cdot 3 = 36$" in q4
+    assert "Q5 uses 8 of them, all distinct and all valid $\\checkmark$" in q4
+    assert "$L^{1}, L^{2}, L^{3}, L^{4}, L^{5}$ with (1, 1, 2); $L^{6}, L^{7}, L^{8}$ with (2, 2, 1)." in q4
+
+
+def test_q5_is_one_table_with_the_agreement_per_row(md: str) -> None:
+    q5 = md.split("### 2.4 Q5")[1].split("### 2.5 Q6")[0]
+    assert "where $F_i < 0$ its whole row is 0" in q5 and "48/48 agree" in q5
+    assert "| | " + " | ".join(f"$\\partial / \\partial f_{{{j}}}$" for j in range(1, 7)) + " | original |" in q5
+    assert r"| $L^{1}$ | $f_{5} - f_{2}$ | $f_{2} - f_{1}$ | $0$ | $0$ | $f_{1} - f_{5}$ | $0$ | 6/6 $\checkmark$ |" in q5
+    assert r"| $L^{8}$ | $0$ | $f_{6} - f_{2}$ | $0$ | $f_{4} - f_{6}$ | $0$ | $f_{2} - f_{4}$ | 6/6 $\checkmark$ |" in q5
+    assert len([line for line in q5.splitlines() if line.startswith("| $L^{")]) == 8
+    assert r"\frac{\partial L^{1}}{\partial f_{1}}" not in md  # no one-line displays any more
+
+
+def test_q6_has_the_general_form_beside_the_all_active_case(md: str, tex: str) -> None:
+    q6 = md.split("### 2.5 Q6")[1]
+    assert r"$$\frac{\partial L}{\partial f_j} = \sum_{i=1}^{8} \mathbf{1}[F_i > 0]\, \frac{\partial L^i}{\partial f_j}$$" in q6
+    assert (
+        r"$$\frac{\partial L}{\partial f_{5}} = \mathbf{1}[F_{1} > 0] \left(f_{1} - f_{5}\right) + \mathbf{1}[F_{5} > 0] "
+        r"\left(f_{3} - f_{5}\right) + \mathbf{1}[F_{6} > 0] \left(f_{2} - f_{6}\right)$$"
+    ) in q6
+    assert q6.index(r"\mathbf{1}[F_{1} > 0]") < q6.index("The original answers the case where all 8 triplets are active")
+    # The .tex breaks a long general form after three terms.
+    assert r"\mathbf{1}[F_{3} > 0] \left(f_{1} - f_{2}\right) \\ &\quad + \mathbf{1}[F_{5} > 0] \left(f_{1} - f_{3}\right)" in tex
 
 
 def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> None:
     out = rendered[1]
-    assert "![Figure 1: learning curves, seed 1234](figures/learning_curves.png)" in md
+    assert "![Figure 1: learning curves](figures/learning_curves.png)" in md
+    assert "mean over the seeds 1234, 7, with the band from the lowest to the highest seed" in md
     assert (out / "figures" / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "figures" / "learning_curves.pdf").read_bytes()[:5] == b"%PDF-"
     assert "| Content fingerprint | `9759749489d265e2166a6b3ea71836c313462c64b4e0150aeebc354814a94042` |" in md
-    assert re.search(r"\| Rendered at commit \| `([0-9a-f]{40}|unknown)` \|", md)
+    assert re.search(r"\| Rendered at commit \| `([0-9a-f]{40}(\+dirty)?|unknown)` ", md)
     assert f"| Trained at commit | `{CODE_VERSIONS[0]}`, `{CODE_VERSIONS[1]}` |" in md
-    assert re.search(r"\| Params hash \| `[0-9a-f]{12}` \|", md)
+    # the printed hash is that of the params file written beside the report, byte for byte the input
+    assert (out / "params.yaml").read_bytes() == rendered[0].params.read_bytes()
+    assert f"sha256 `{hashlib.sha256((out / 'params.yaml').read_bytes()).hexdigest()[:16]}…`" in md
+    assert "| Data | IMDB archive `" in md and "(sha256 `" in md
     assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
     assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md
     assert (
@@ -209,9 +287,9 @@ def test_gradient_flow_section_shows_the_diagnose_stage_s_ratios(md: str, tex: s
     # Profiles: first 10 at 1e-3, middle at 1e-4, last 10 at 2 × 10^i; initial flat.
     section = md.split("### 3.1 Gradient flow")[1].split("## Provenance")[0]
     lines = [line for line in section.splitlines() if line.startswith("| 2-level bi-LSTM |") or line.startswith("| RNN |")]
-    assert lines[0].startswith("| 2-level bi-LSTM | 2e+04 | 2e+03 | 1 | 0.5 → 1 → 1.5 | ")
-    assert lines[1].startswith("| RNN | 2e+07 | 2e+06 | 1 | 0.5 → 1 → 1.5 | ")
-    assert "2e+04 & 2e+03 & 1 & 0.5 → 1 → 1.5" in tex
+    assert lines[0].startswith("| 2-level bi-LSTM | 2.0 × 10⁴ | 2.0 × 10³ | 1.0 | 0.50–1.5 | ")
+    assert lines[1].startswith("| RNN | 2.0 × 10⁷ | 2.0 × 10⁶ | 1.0 | 0.50–1.5 | ")
+    assert "2.0 × 10⁴ & 2.0 × 10³ & 1.0 & 0.50–1.5" in tex
     figures = rendered[1] / "figures"
     assert (figures / "gradient_flow.png").stat().st_size > 0 and (figures / "gradient_flow.pdf").stat().st_size > 0
 
@@ -227,8 +305,8 @@ def test_without_diagnostics_the_section_is_left_out(tmp_path: Path, verificatio
 
 def test_tex_escapes_text_from_data(tex: str) -> None:
     assert r"\texttt{biRNN\_2}" in tex
-    assert r"\parbox{5.2cm}{\centering Total \# of parameters in RNN/LSTM layer(s)}" in tex
-    assert r"\parbox{5.2cm}{\centering Test accuracy \%}" in tex
+    assert r"\parbox{4.6cm}{\centering Total \# of parameters in RNN/LSTM layer(s)}" in tex
+    assert r"\parbox{4.6cm}{\centering Test accuracy \%}" in tex
     assert r"Ao Peng \& Co. \#1 (100\% \textasciitilde{} \{ok\})" in tex
     assert AUTHOR not in tex
     assert r"\texttt{torch.maximum(F, torch.zeros\_like(F))}" in tex
@@ -241,9 +319,10 @@ def test_tex_has_the_same_content_as_markdown(tex: str) -> None:
         r"\section{Part 1}",
         r"\subsection*{1) 2-level bi-LSTM}",
         r"\caption{Results}",
-        r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $84.38 \pm 4.42$ ($n = 2$) & 85.81 \\",
-        r"\subsubsection{Q5.8}",
-        r"\frac{\partial L^{1}}{\partial f_{1}} &= f_{5} - f_{2} &\qquad& \checkmark &\quad&",
+        r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $84.38 \pm 4.42$ & 85.81 \\",
+        r"\subsection{Q5}",
+        r"L^{1} & f_{5} - f_{2} & f_{2} - f_{1} & 0 & 0 & f_{1} - f_{5} & 0 & 6/6\ \checkmark \\",
+        r"\frac{\partial L^T}{\partial f_{a}} &= f_{n} - f_{p} &\qquad& \checkmark &\quad&",
         r"\includegraphics[width=\textwidth]{figures/learning_curves.pdf}",
     ):
         assert needle in tex
@@ -253,16 +332,46 @@ def test_tex_escape_handles_every_special_character() -> None:
     assert tex_escape(r"a_b %#&$ {x} ~^ \ ") == r"a\_b \%\#\&\$ \{x\} \textasciitilde{}\textasciicircum{} \textbackslash{} "
 
 
-def test_a_published_answer_that_disagrees_is_marked(tmp_path: Path, verification: dict) -> None:
+@pytest.fixture(scope="module")
+def context(rendered: tuple[ReportInputs, Path]) -> dict:
+    inputs = rendered[0]
+    return build_context(inputs, load_params(inputs.params))
+
+
+def _render_part2(context: dict, verification: dict) -> dict[str, str]:
+    return render({**context, "part2": _part2(verification)})
+
+
+def test_q5_table_and_q4_verdict_are_rendered_from_the_verification(context: dict, verification: dict) -> None:
+    altered = copy.deepcopy(verification)
+    altered["q5_latex"]["L3"]["f4"] = r"\text{from-json}"
+    pattern = next(p for p in altered["q4"]["published_patterns"] if p["pattern"] == [2, 1, 1])
+    pattern.update(valid=True, defects=[], triplets=99)
+    altered["q4"]["published_valid_patterns"].append([2, 1, 1])
+    altered["q6_general_latex"]["f6"][0]["term"] = r"\text{general-from-json}"
+    texts = _render_part2(context, altered)
+    for text in texts.values():
+        assert r"\text{from-json}" in text and r"\text{general-from-json}" in text
+    assert "| (2, 1, 1) | yes $\\checkmark$ |  | 99 |" in texts["md"]
+    assert "Only (2, 2, 1), (1, 1, 2) and (2, 1, 1) are valid" in texts["md"]
+    assert r"(2, 1, 1) & yes $\checkmark$ & 99 &" in texts["tex"]
+
+
+def test_a_published_answer_that_disagrees_is_marked(context: dict, verification: dict) -> None:
     wrong = copy.deepcopy(verification)
     entry = next(p for p in wrong["published"] if p["question"] == "Q5.6" and p["target"] == "dL6/df5")
     entry.update(agrees=False, latex_expected="f_{2} - f_{5}")
-    inputs = make_tree(tmp_path, wrong)
-    context = build_context(inputs, load_params(inputs.params))
-    formula = context["part2"]["q5"][5]["formulas"][4]
-    assert (formula["verdict"], formula["note"]) == (r"\times", r"\text{original: } f_{2} - f_{5}")
-    assert not context["part2"]["all_verified"]
-    assert r"= f_{2} - f_{6} \qquad \times\ \ \text{original: } f_{2} - f_{5}$$" in render(context)["md"]
+    wrong["summary"]["by_question"]["Q5"]["agreeing"] -= 1
+    part2 = _part2(wrong)
+    row = part2["q5"]["rows"][5]
+    assert (row["agreeing"], row["checked"], row["mark"]) == (5, 6, r"\times")
+    assert row["cells"][4] == r"f_{2} - f_{6}\ \times"
+    assert not part2["all_verified"]
+    texts = _render_part2(context, wrong)
+    assert r"| $L^{6}$ | $0$ | $f_{5} - f_{2}$ | $0$ | $0$ | $f_{2} - f_{6}\ \times$ | $f_{6} - f_{5}$ | 5/6 $\times$ |" in texts["md"]
+    assert "47/48 agree" in texts["md"]
+    assert r"$$\frac{\partial L^{6}}{\partial f_{5}} = f_{2} - f_{6} \qquad \times\ \ \text{original: } f_{2} - f_{5}$$" in texts["md"]
+    assert r"\frac{\partial L^{6}}{\partial f_{5}} &= f_{2} - f_{6} \qquad \times\ \ \text{original: } f_{2} - f_{5}" in texts["tex"]
 
 
 def test_a_missing_input_names_the_stage_that_writes_it(tmp_path: Path, verification: dict) -> None:
@@ -323,11 +432,44 @@ def test_tex_compiles_to_pdf(rendered: tuple[ReportInputs, Path], tmp_path: Path
     assert typeset
     assert pdf.read_bytes()[:5] == b"%PDF-"
     # No LaTeX leftovers beside the report: the build ran in a temporary folder.
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "report.md", "report.tex", "tables"]
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "params.yaml", "report.md", "report.tex", "tables"]
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "Table 1: Results" in text and "Ao Peng & Co. #1 (100% ~ {ok})" in text
         assert "biRNN_2(" in text and "Figure 1:" in text
+
+
+def pdf_font_types(pdf: Path) -> list[str]:
+    """The Type column of ``pdffonts``: one entry per font the PDF uses."""
+    lines = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    # name, then type (one or two words: "Type 1C", "Type 3", "CID TrueType"), encoding, flags
+    return [" ".join(line.split()[1:3]) if line.split()[1] in ("Type", "CID") else line.split()[1] for line in lines]
+
+
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="needs pdffonts (poppler-utils)")
+def test_figures_and_typeset_report_have_no_type3_fonts(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    out = rendered[1]
+    figures = sorted((out / "figures").glob("*.pdf"))
+    assert len(figures) == 3
+    for figure in figures:
+        types = pdf_font_types(figure)
+        assert types and not any(t.startswith("Type 3") for t in types), (figure.name, types)
+    if HAS_LATEX:
+        pdf, _ = build_pdf(out / "report.tex", tmp_path / "report.pdf")
+        assert not any(t.startswith("Type 3") for t in pdf_font_types(pdf))
+
+
+def test_the_check_catches_type3_fonts(tmp_path: Path) -> None:
+    if not shutil.which("pdffonts"):
+        pytest.skip("needs pdffonts (poppler-utils)")
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.subplots().set_title("Type 3 by default")
+    with matplotlib.rc_context({"pdf.fonttype": 3}):
+        fig.savefig(tmp_path / "t3.pdf")
+    assert any(t.startswith("Type 3") for t in pdf_font_types(tmp_path / "t3.pdf"))
 
 
 def test_latex_error_points_at_the_log(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from imdb_rnn.stagedeps import code_deps
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["preflight", "download", "prepare", "embed", "train", "gradcheck", "diagnose", "summarize", "report", "pdf"]
 
@@ -56,3 +58,12 @@ def test_every_module_a_stage_program_loads_is_declared(stage):
     assert loaded - declared == set()
     # and nothing declared that the program never loads (stale entries rerun stages for nothing)
     assert {p for p in declared if p.endswith(".py")} - {script} == loaded
+
+
+def test_dvc_yaml_lists_exactly_the_derived_code_deps():
+    script = load_script("dvc_code_deps")
+    text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
+    assert script.rewrite(text, ROOT) == text, "run: python workflow/scripts/dvc_code_deps.py"
+    # and the check notices a stale list
+    stale = text.replace("      - src/imdb_rnn/training.py\n", "", 1)
+    assert stale != text and script.rewrite(stale, ROOT) == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import runpy
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydantic
 import pytest
 import sympy as sp
 import yaml
@@ -80,6 +82,8 @@ def test_problem_file_holds_the_reference_triplets(problem: triplet.Problem) -> 
         (lambda d: d["published"]["q6"].update(f1="f1 + g7"), "unknown symbol(s) g7"),
         (lambda d: d["published"]["q5"].pop("L8"), "published.q5: missing key(s) L8"),
         (lambda d: d["published"].update(q4_count="eight"), "published.q4_count"),
+        (lambda d: d["published"]["q4_patterns"].append([1, 3, 2]), "published.q4_patterns[8]: expected three class numbers from 1 to 2"),
+        (lambda d: d["published"].pop("q4_patterns"), "published: missing key(s) q4_patterns"),
     ],
 )
 def test_bad_problem_is_one_line_user_error(tmp_path: Path, edit, message: str) -> None:
@@ -140,6 +144,27 @@ def test_q6_is_the_sum_of_q5_and_matches_hand_values(derivation: triplet.Derivat
     assert sp.expand(derivation.q6["f1"] - (2 * (f1 - f2 - f3) + f4 + f5)) == 0
 
 
+def test_q6_general_keeps_each_triplet_s_step(derivation: triplet.Derivation) -> None:
+    # Derived from the summed loss, not from Q5, yet each indicator's coefficient is that Q5 row.
+    for e in NAMES:
+        assert derivation.q6_general[e] == {loss: derivation.q5[loss][e] for loss in LOSSES if derivation.q5[loss][e] != 0}
+        assert sp.expand(sum(derivation.q6_general[e].values()) - derivation.q6[e]) == 0
+    assert list(derivation.q6_general["f5"]) == ["L1", "L5", "L6"]
+
+
+def test_q2_norm_form_is_the_original_s_and_the_scalar_f(derivation: triplet.Derivation) -> None:
+    assert sp.latex(derivation.F_norm, order="none") == (
+        r"\frac{1}{2} \left\| f_{a} - f_{p} \right\|^{2} + \alpha - \frac{1}{2} \left\| f_{a} - f_{n} \right\|^{2}"
+    )
+    assert sp.expand(triplet.scalar_form(derivation.F_norm) - derivation.F) == 0
+
+
+def test_one_sided_derivatives_are_derived_analytically() -> None:
+    left, right = triplet.one_sided_derivatives()
+    assert (left["side"], left["max_value"], left["quotient"], left["limit"]) == ("left", "0", "0", "0")
+    assert (right["side"], right["max_value_latex"], right["quotient"], right["limit"]) == ("right", r"\Delta h", "1", "1")
+
+
 @pytest.mark.parametrize(
     ("expr", "text", "latex"),
     [
@@ -167,11 +192,12 @@ def test_text_refuses_non_linear_forms() -> None:
 def test_numeric_checks_pass_for_the_derivation(problem, derivation) -> None:
     numeric = triplet.numeric_checks(problem, derivation, **QUICK)
     assert numeric["passed"]
-    assert {c["target"] for c in numeric["checks"]} == {"q3", "q5", "q6", "q2 F<0"}
+    assert {c["target"] for c in numeric["checks"]} == {"q3", "q5", "q6", "q2 F<0", "q6 general"}
     assert {c["method"] for c in numeric["checks"]} == {"autograd", "finite_difference"}
     assert all(g["passed"] for g in numeric["gradcheck"])
     assert numeric["min_active_F"] >= 0.5
     assert numeric["max_inactive_F"] <= -0.5 + 1e-9
+    assert numeric["min_abs_mixed_F"] >= triplet.MIXED_MIN_F
 
 
 def _with(derivation: triplet.Derivation, field: str, key: tuple[str, ...], expr: sp.Expr) -> triplet.Derivation:
@@ -202,6 +228,17 @@ def test_every_numeric_check_catches_a_wrong_formula(problem, derivation, field,
     assert all(c["passed"] for c in numeric["checks"] if c["target"] != target)
     failed_gradchecks = {g["target"] for g in numeric["gradcheck"] if not g["passed"]}
     assert failed_gradchecks == ({gradcheck_target} if gradcheck_target else set())
+    assert not numeric["passed"]
+
+
+def test_the_mixed_activity_check_catches_a_wrong_general_q6(problem, derivation) -> None:
+    # Every triplet's term of dL/df5 wrong, so whichever half of them is active, the sum is off.
+    general = {e: dict(row) for e, row in derivation.q6_general.items()}
+    general["f5"] = {loss: f6 - f2 for loss in LOSSES}
+    numeric = triplet.numeric_checks(problem, dataclasses.replace(derivation, q6_general=general), **QUICK)
+    rows = [c for c in numeric["checks"] if c["target"] == "q6 general"]
+    assert rows and not any(c["passed"] for c in rows) and {c["worst"] for c in rows} == {"dL/df5"}
+    assert all(c["passed"] for c in numeric["checks"] if c["target"] != "q6 general")
     assert not numeric["passed"]
 
 
@@ -260,6 +297,22 @@ def test_valid_triplet_count(problem) -> None:
     assert (q4["total_valid"], q4["used_count"], q4["published_count"]) == (36, 8, 8)
     assert q4["used_distinct"] and q4["used_all_valid"]
     assert q4["valid_class_patterns"] == [[1, 1, 2], [2, 2, 1]]
+    assert q4["valid_patterns"] == [{"pattern": [1, 1, 2], "triplets": 18}, {"pattern": [2, 2, 1], "triplets": 18}]
+    assert q4["used_by_pattern"] == [{"pattern": [1, 1, 2], "losses": LOSSES[:5]}, {"pattern": [2, 2, 1], "losses": LOSSES[5:]}]
+
+
+def test_q4_verdict_on_the_original_s_label_patterns(problem) -> None:
+    q4 = triplet.q4_summary(problem)
+    patterns = [tuple(p["pattern"]) for p in q4["published_patterns"]]
+    assert patterns == [(2, 2, 2), (1, 1, 1), (2, 2, 1), (1, 1, 2), (2, 1, 1), (1, 2, 1), (2, 1, 2), (1, 2, 2)]
+    assert sorted(tuple(p["pattern"]) for p in q4["published_patterns"] if p["valid"]) == [(1, 1, 2), (2, 2, 1)]
+    assert sorted(map(tuple, q4["published_valid_patterns"])) == [(1, 1, 2), (2, 2, 1)]
+    assert (q4["published_patterns_valid"], q4["published_patterns_checked"], q4["pattern_count"]) == (2, 8, 8)
+    verdict = {tuple(p["pattern"]): (p["defects"], p["triplets"]) for p in q4["published_patterns"]}
+    assert verdict[(1, 1, 2)] == ([], 18)
+    assert verdict[(2, 2, 2)] == (["negative from the anchor's class"], 0)
+    assert verdict[(2, 1, 1)] == (["positive not from the anchor's class"], 0)
+    assert verdict[(1, 2, 1)] == (["positive not from the anchor's class", "negative from the anchor's class"], 0)
 
 
 # ---------------------------------------------------------------------- the JSON contract
@@ -280,12 +333,36 @@ def _assert_contract(result: dict) -> None:
     assert {"left_derivative", "right_derivative"} <= set(result["kink"])
 
 
+def test_verify_document_matches_its_schema(quick_result: dict) -> None:
+    adapter = pydantic.TypeAdapter(triplet.VerificationDoc)
+    adapter.validate_python(json.loads(json.dumps(quick_result)), strict=True)
+    extra = copy.deepcopy(quick_result)
+    extra["q4"]["unlisted"] = 1
+    with pytest.raises(pydantic.ValidationError, match="unlisted"):
+        adapter.validate_python(extra, strict=True)
+    missing = copy.deepcopy(quick_result)
+    del missing["q2"]["F_norm_latex"]
+    with pytest.raises(pydantic.ValidationError, match="F_norm_latex"):
+        adapter.validate_python(missing, strict=True)
+
+
 def test_verify_document_shape(quick_result: dict) -> None:
     _assert_contract(quick_result)
     assert set(quick_result) >= {
-        "problem", "q2", "q3", "q4", "q5", "q5_latex", "q6", "q6_latex",
+        "problem", "q2", "q3", "q4", "q5", "q5_latex", "q6", "q6_latex", "q6_general", "q6_general_latex",
         "published", "kink", "numeric", "summary", "all_numeric_checks_passed",
     }  # fmt: skip
+    assert quick_result["q6_general_all_active_is_q6"] is True
+    assert quick_result["q6_general"]["f5"] == {"L1": "f1 - f5", "L5": "f3 - f5", "L6": "f2 - f6"}
+    assert quick_result["kink"]["agrees_with_analytic"] is True
+    assert quick_result["q2"]["F_norm_is_F"] is True and quick_result["q2"]["differentiable_at_zero"] is False
+    assert quick_result["summary"]["by_question"] == {
+        "Q3": {"checked": 3, "agreeing": 3},
+        "Q5": {"checked": 48, "agreeing": 48},
+        "Q6": {"checked": 6, "agreeing": 6},
+    }
+    assert quick_result["problem"]["symbols_latex"]["alpha"] == r"\alpha"
+    assert quick_result["problem"]["triplets"][0]["activity_latex"] == r"\mathbf{1}[F_{1} > 0]"
     assert quick_result["all_numeric_checks_passed"] is True
     assert quick_result["summary"]["disagreements"] == []
     assert quick_result["q5_latex"]["L1"]["f1"] == "f_{5} - f_{2}"

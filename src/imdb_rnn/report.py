@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import html
 import importlib.metadata
+import math
 import os
 import platform
 import re
@@ -37,16 +39,18 @@ from typing import Any
 
 import jinja2
 import matplotlib
-import sympy as sp
 import yaml
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .config import Params, load_params, params_hash
+from .analysis import analyse, load_runs
+from .config import Params, load_params
 from .errors import UserError
-from .fileio import atomic_path, read_json, write_text
-from .provenance import git_commit
-from .triplet import GENERIC, parse_formula, to_latex
+from .fileio import read_json, write_bytes, write_text
+from .findings import FIGURE_RC, findings_context, plot_length_accuracy, plot_seed_curves, save_figure, sci
+from .provenance import code_version
+from .triplet import GENERIC
+from .vocab import TOKEN_PATTERN
 
 TEMPLATES = Path(__file__).with_name("templates")
 ORIGINAL_VALUES = TEMPLATES / "original_values.yaml"
@@ -68,6 +72,7 @@ class ReportInputs:
     embedding_stats: Path
     verification: Path
     diagnostics: Path | None = None  # folder of <arch>.json gradient profiles (stage diagnose)
+    runs: Path | None = None  # results/runs: every seed's metrics, history and predictions (stage train)
 
 
 class TexRaw(str):
@@ -189,18 +194,8 @@ def _threads_text(params: Params, metrics: Mapping[str, Mapping[str, Any]]) -> s
     return text + (f" ({'; '.join(grown)}, growing onto idle cores)" if grown else "")
 
 
-def _symbol(name: str) -> TexRaw:
-    """``f1`` -> ``f_{1}``, ``f_a`` -> ``f_{a}``, ``alpha`` -> ``\\alpha`` (sympy's LaTeX)."""
-    return TexRaw(sp.latex(sp.Symbol(name)))
-
-
-def _loss(name: str) -> TexRaw:
-    """A triplet loss name as the original writes it: ``L1`` -> ``L^{1}``."""
-    match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
-    return TexRaw(f"{match.group(1)}^{{{match.group(2)}}}" if match else sp.latex(sp.Symbol(name)))
-
-
 def _partial(loss: str, wrt: str) -> TexRaw:
+    """d loss / d wrt as LaTeX; both arrive as LaTeX (from verification.json)."""
     return TexRaw(rf"\frac{{\partial {loss}}}{{\partial {wrt}}}")
 
 
@@ -294,6 +289,11 @@ def _part1(
         "vocab_capped": data["vocab"]["size"] - len(data["vocab"]["specials"]) >= data["vocab"]["max_size"],
         "specials": list(data["vocab"]["specials"]),
         "tokens_mean": f"{splits['train']['tokens']['mean']:.1f}",
+        "token_pattern": TOKEN_PATTERN,
+        "dropout": _and(sorted({_number(params.models[a].dropout) for a in params.train.archs})),
+        "clip_norm": None if params.train.clip_norm is None else _number(params.train.clip_norm),
+        "dropped_low": f"{100 * min(m['tokens_dropped_fraction'] for m in metrics.values()):.2f}",
+        "dropped_high": f"{100 * max(m['tokens_dropped_fraction'] for m in metrics.values()):.2f}",
         "tokens_median": _number(splits["train"]["tokens"]["median"]),
         "oov_test": f"{100 * splits['test']['oov_rate']:.2f}%",
     }
@@ -309,15 +309,20 @@ def _numeric_ok(numeric: Mapping[str, Any], target: str) -> bool:
     return bool(checks) and all(checks)
 
 
-def _formula(lhs: TexRaw, rhs: str, verified: bool, published: Mapping[str, Any] | None) -> dict[str, Any]:
-    """One derived formula with its verdict and, where it reads differently, the original's form.
+def _mark(ok: bool) -> TexRaw:
+    return TexRaw(r"\checkmark" if ok else r"\times")
+
+
+def _formula(lhs: TexRaw, rhs: str, verified: bool, published: Mapping[str, Any] | None, always_original: bool = False) -> dict[str, Any]:
+    """One derived formula with its verdict and, where it reads differently (or always, with
+    ``always_original``), the original's form.
 
     ``verdict`` is ``\\checkmark`` when the formula passed the numeric checks and, where the
     original gives it, equals the original's answer; ``\\times`` otherwise, with ``note``
     saying why.
     """
     agrees = published is None or published["agrees"]
-    shown_differently = published is not None and published["latex_expected"] != rhs
+    shown_differently = published is not None and (always_original or published["latex_expected"] != rhs)
     if not verified:
         note = r"\text{numeric check failed}"
     elif shown_differently or not agrees:
@@ -327,38 +332,54 @@ def _formula(lhs: TexRaw, rhs: str, verified: bool, published: Mapping[str, Any]
     return {
         "lhs": lhs,
         "rhs": TexRaw(rhs),
-        "verdict": TexRaw(r"\checkmark" if verified and agrees else r"\times"),
+        "verdict": _mark(verified and agrees),
         "note": TexRaw(note),
         "verified": verified,
         "agrees": agrees,
     }
 
 
+def _pattern(pattern: Sequence[int]) -> str:
+    return "(" + ", ".join(str(c) for c in pattern) + ")"
+
+
 def _q2(v: Mapping[str, Any]) -> dict[str, Any]:
     q2, kink, numeric = v["q2"], v["kink"], v["numeric"]
+    sym = v["problem"]["symbols_latex"]
     regimes = {r["regime"]: r for r in q2["regimes"]}
     inactive_ok = _numeric_ok(numeric, "q2 F<0")
-    inactive = [
-        _formula(_partial("L^T", _symbol(n)), to_latex(parse_formula(regimes["F < 0"]["gradients"][n], GENERIC), GENERIC), inactive_ok, None)
-        for n in GENERIC
-    ]
-    margin = v["problem"]["margin"]
+    inactive = [_formula(_partial("L^T", sym[n]), regimes["F < 0"]["gradients_latex"][n], inactive_ok, None) for n in GENERIC]
+    sides = {s["side"]: s for s in q2["one_sided"]}
     point = q2["kink_point"]
     return {
-        "F": TexRaw(q2["F_latex"]),
-        "partials": [_partial("L^T", _symbol(n)) for n in GENERIC],
-        "wrt": [_symbol(n) for n in GENERIC],
+        "F": TexRaw(q2["F_norm_latex"]),
+        "F_scalar": TexRaw(q2["F_latex"]),
+        "F_scalar_mark": _mark(q2["F_norm_is_F"]),
+        "partials": [_partial("L^T", sym[n]) for n in GENERIC],
+        "wrt": [TexRaw(sym[n]) for n in GENERIC],
         "inactive": inactive,
-        "inactive_mark": TexRaw(r"\checkmark" if inactive_ok and all(f["rhs"] == "0" for f in inactive) else r"\times"),
+        "inactive_mark": _mark(inactive_ok and all(f["rhs"] == "0" for f in inactive)),
+        "one_sided": {
+            side: {
+                "max_at_zero": TexRaw(s["max_at_zero"]),
+                "max_value": TexRaw(s["max_value_latex"]),
+                "quotient": TexRaw(s["quotient_latex"]),
+                "limit": TexRaw(s["limit_latex"]),
+            }
+            for side, s in sides.items()
+        },
+        "differentiable": q2["differentiable_at_zero"],
+        "relation": TexRaw(r"=" if q2["differentiable_at_zero"] else r"\neq"),
         "left": _number(kink["left_derivative"]),
         "right": _number(kink["right_derivative"]),
+        "left_quotients": ", ".join(_number(q) for q in kink["left_quotients"]),
+        "right_quotients": ", ".join(_number(q) for q in kink["right_quotients"]),
         "steps": ", ".join(_number(s) for s in kink["steps"]),
-        "smallest_step": _number(kink["steps"][-1]),
-        "differentiable": kink["differentiable"],
-        "relation": TexRaw(r"=" if kink["differentiable"] else r"\neq"),
-        "heaviside": TexRaw(sp.latex(sp.sympify(q2["sympy_heaviside_at_zero"]))),
+        "confirmed": kink["agrees_with_analytic"],
+        "confirmed_mark": _mark(kink["agrees_with_analytic"]),
+        "heaviside": TexRaw(q2["sympy_heaviside_at_zero_latex"]),
         "kink_point": TexRaw(
-            r",\ ".join(f"{_symbol(n)} = {_number(point[n])}" for n in (*GENERIC, margin)) + rf"\ \Rightarrow\ F = {_number(point['F'])}"
+            r",\ ".join(f"{sym[n]} = {_number(point[n])}" for n in (*GENERIC, v["problem"]["margin"])) + rf"\ \Rightarrow\ F = {_number(point['F'])}"
         ),
         "subgradients": [
             {
@@ -371,27 +392,105 @@ def _q2(v: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _q4(v: Mapping[str, Any]) -> dict[str, Any]:
+    q4 = v["q4"]
+    losses = {t["name"]: TexRaw(t["latex"]) for t in v["problem"]["triplets"]}
+    return {
+        "patterns": [
+            {
+                "pattern": _pattern(p["pattern"]),
+                "valid": p["valid"],
+                "mark": _mark(p["valid"]),
+                "defects": "; ".join(p["defects"]),
+                "triplets": p["triplets"],
+            }
+            for p in q4["published_patterns"]
+        ],
+        "valid": _and([_pattern(p) for p in q4["published_valid_patterns"]]),
+        "valid_checked": q4["published_patterns_valid"],
+        "checked": q4["published_patterns_checked"],
+        "valid_patterns": [{"pattern": _pattern(p["pattern"]), "triplets": p["triplets"]} for p in q4["valid_patterns"]],
+        "total_valid": q4["total_valid"],
+        "counting": TexRaw(q4["counting"].replace("*", r" \cdot ")),
+        "pattern_count": q4["pattern_count"],
+        "n_classes": len(v["problem"]["classes"]),
+        "published_count": q4["published_count"],
+        "published_counts_patterns": q4["published_count"] == q4["pattern_count"],
+        "count": q4["used_count"],
+        "all_valid": q4["used_all_valid"],
+        "distinct": q4["used_distinct"],
+        "mark": _mark(q4["used_all_valid"] and q4["used_distinct"]),
+        "by_pattern": [
+            {"pattern": _pattern(g["pattern"]), "losses": TexRaw(", ".join(losses[name] for name in g["losses"]))} for g in q4["used_by_pattern"]
+        ],
+    }
+
+
+def _q5(v: Mapping[str, Any], published: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
+    """Q5 as one table: a row per triplet loss, a column per embedding, and the original's
+    agreement per row; a cell that disagrees is marked and listed with the original's form."""
+    sym = v["problem"]["symbols_latex"]
+    losses = {t["name"]: TexRaw(t["latex"]) for t in v["problem"]["triplets"]}
+    numeric_ok = _numeric_ok(v["numeric"], "q5")
+    rows, disagreements = [], []
+    for number, (loss, row) in enumerate(v["q5_latex"].items(), start=1):
+        cells, agreeing, checked = [], 0, 0
+        for e, latex in row.items():
+            entry = published.get((f"Q5.{number}", f"d{loss}/d{e}"))
+            agrees = entry is None or entry["agrees"]
+            checked += entry is not None
+            agreeing += entry is not None and entry["agrees"]
+            cells.append(TexRaw(latex if agrees else rf"{latex}\ \times"))
+            if not agrees:
+                disagreements.append({"lhs": _partial(losses[loss], sym[e]), "derived": TexRaw(latex), "original": TexRaw(entry["latex_expected"])})
+        rows.append(
+            {"loss": losses[loss], "cells": cells, "agreeing": agreeing, "checked": checked, "mark": _mark(numeric_ok and agreeing == checked)}
+        )
+    embeddings = list(next(iter(v["q5_latex"].values()))) if v["q5_latex"] else []
+    tally = v["summary"]["by_question"].get("Q5", {"checked": 0, "agreeing": 0})
+    return {
+        "header": [TexRaw(sym[e]) for e in embeddings],
+        "column_spec": TexRaw("{@{}c|" + "c" * len(embeddings) + "|c@{}}"),
+        "rows": rows,
+        "agreeing": tally["agreeing"],
+        "checked": tally["checked"],
+        "numeric_ok": numeric_ok,
+        "disagreements": disagreements,
+    }
+
+
+# Terms of a general Q6 gradient per line in the .tex, so the longest fits the page.
+TERMS_PER_LINE = 3
+
+
+def _q6_general(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+    sym = v["problem"]["symbols_latex"]
+    out = []
+    for e, terms in v["q6_general_latex"].items():
+        parts = [t["term"] for t in terms]
+        lines = [" + ".join(parts[i : i + TERMS_PER_LINE]) for i in range(0, len(parts), TERMS_PER_LINE)] or ["0"]
+        out.append({"lhs": _partial("L", sym[e]), "rhs": TexRaw(" + ".join(parts) or "0"), "lines": [TexRaw(line) for line in lines]})
+    return out
+
+
 def _part2(v: Mapping[str, Any]) -> dict[str, Any]:
     numeric, summary = v["numeric"], v["summary"]
+    sym = v["problem"]["symbols_latex"]
     published = {(p["question"], p["target"]): p for p in v["published"]}
     q3_ok = _numeric_ok(numeric, "q3")
-    q3 = [_formula(_partial("L^T", _symbol(n)), v["q3"][n]["latex"], q3_ok, published.get(("Q3", f"dL/d{n}"))) for n in GENERIC]
+    q3 = [_formula(_partial("L^T", sym[n]), v["q3"][n]["latex"], q3_ok, published.get(("Q3", f"dL/d{n}"))) for n in GENERIC]
 
-    q4 = v["q4"]
-    triplets = [_triplet_latex(t) for t in q4["used"]]
+    triplets = [_triplet_latex(t, sym) for t in v["problem"]["triplets"]]
     half = (len(triplets) + 1) // 2
-    rows = [TexRaw(" & ".join(triplets[i::half])) for i in range(half)]
-    classes = [TexRaw(r"\{" + ", ".join(_symbol(n) for n in group) + r"\}") for group in v["problem"]["classes"]]
+    classes = [TexRaw(r"\{" + ", ".join(sym[n] for n in group) + r"\}") for group in v["problem"]["classes"]]
 
-    q5_ok = _numeric_ok(numeric, "q5")
-    q5 = []
-    for number, (loss, row) in enumerate(v["q5_latex"].items(), start=1):
-        formulas = [
-            _formula(_partial(_loss(loss), _symbol(e)), latex, q5_ok, published.get((f"Q5.{number}", f"d{loss}/d{e}"))) for e, latex in row.items()
-        ]
-        q5.append({"number": number, "loss": _loss(loss), "formulas": formulas})
+    q5 = _q5(v, published)
     q6_ok = _numeric_ok(numeric, "q6")
-    q6 = [_formula(_partial("L", _symbol(e)), latex, q6_ok, published.get(("Q6", f"dL/d{e}"))) for e, latex in v["q6_latex"].items()]
+    q6 = [
+        _formula(_partial("L", sym[e]), latex, q6_ok, published.get(("Q6", f"dL/d{e}")), always_original=True) for e, latex in v["q6_latex"].items()
+    ]
+    q6_general_ok = _numeric_ok(numeric, "q6 general") and v["q6_general_all_active_is_q6"]
+    by_question = summary["by_question"]
 
     return {
         "numeric_passed": summary["numeric_checks_passed"],
@@ -401,30 +500,31 @@ def _part2(v: Mapping[str, Any]) -> dict[str, Any]:
         "disagreements": len(summary["disagreements"]),
         "points": numeric["points"],
         "dims": _and([str(d) for d in numeric["dims"]]),
+        "problem": {
+            "classes": classes,
+            "n_classes": len(classes),
+            "embeddings": TexRaw(", ".join(sym[n] for group in v["problem"]["classes"] for n in group)),
+            "n_embeddings": sum(len(group) for group in v["problem"]["classes"]),
+            "n_triplets": len(triplets),
+            "rows": [TexRaw(" & ".join(triplets[i::half])) for i in range(half)],
+            "column_spec": TexRaw("{" + "c" * min(2, len(triplets)) + "}"),
+            "agreement": {q: f"{t['agreeing']}/{t['checked']}" for q, t in by_question.items()},
+        },
         "q2": _q2(v),
         "q3": q3,
-        "q4": {
-            "rows": rows,
-            "count": q4["used_count"],
-            "column_spec": TexRaw("{" + "c" * min(2, len(triplets)) + "}"),
-            "all_valid": q4["used_all_valid"],
-            "distinct": q4["used_distinct"],
-            "mark": TexRaw(r"\checkmark" if q4["used_all_valid"] and q4["used_distinct"] else r"\times"),
-            "classes": classes,
-            "total_valid": q4["total_valid"],
-            "counting": TexRaw(q4["counting"].replace("*", r" \cdot ")),
-            "published_count": q4["published_count"],
-            "published_is_used_count": q4["published_count"] == q4["used_count"],
-        },
+        "q4": _q4(v),
         "q5": q5,
         "q6": q6,
-        "all_verified": all(f["verified"] and f["agrees"] for f in [*q3, *q6] + [f for q in q5 for f in q["formulas"]]),
+        "q6_general": _q6_general(v),
+        "q6_general_mark": _mark(q6_general_ok),
+        "q6_agreement": f"{by_question.get('Q6', {}).get('agreeing', 0)}/{by_question.get('Q6', {}).get('checked', 0)}",
+        "all_verified": all(f["verified"] and f["agrees"] for f in [*q3, *q6]) and q5["numeric_ok"] and not q5["disagreements"] and q6_general_ok,
     }
 
 
-def _triplet_latex(t: Mapping[str, str]) -> str:
-    members = ", ".join(_symbol(t[role]) for role in ("anchor", "positive", "negative"))
-    return f"{_loss(t['name'])} = ({members})"
+def _triplet_latex(t: Mapping[str, str], sym: Mapping[str, str]) -> str:
+    members = ", ".join(sym[t[role]] for role in ("anchor", "positive", "negative"))
+    return f"{t['latex']} = ({members})"
 
 
 # -------------------------------------------------------------------------- provenance
@@ -452,12 +552,15 @@ def _provenance(
     devices: str,
     threads: str,
     numerics: str,
+    params_file: Path,
 ) -> dict[str, Any]:
     return {
         "date": _report_date(),
-        "commit": git_commit(),
+        "commit": code_version(),
         "trained_at": sorted({version for m in models for version in m["code_versions"]}),
-        "params_hash": params_hash(params),
+        "params_hash": hashlib.sha256(params_file.read_bytes()).hexdigest()[:16],
+        "archive_url": params.data.url,
+        "archive_sha256": params.data.sha256,
         "data_fingerprint": data["archive"]["content_fingerprint"],
         "vocab_fingerprint": data["vocab"]["fingerprint"],
         "archive_reviews": _count(sum(data["archive"]["reviews"].values())),
@@ -478,8 +581,11 @@ def _provenance(
 # ----------------------------------------------------------------------------- context
 
 
-def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
-    """The one context both templates render: every number already formatted as text."""
+def build_context(inputs: ReportInputs, params: Params, runs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The one context both templates render: every number already formatted as text.
+
+    ``runs`` (from :func:`imdb_rnn.analysis.load_runs`) is read from ``inputs.runs`` when not given.
+    """
     summary = _load_json(inputs.summary, "summarize")
     metrics = {arch: _load_json(inputs.metrics / f"{arch}.json", "summarize") for arch in params.train.archs}
     for arch in params.train.archs:
@@ -495,7 +601,17 @@ def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
     verification = _load_json(inputs.verification, "gradcheck")
     part1 = _part1(params, data, embedding, metrics, summary)
     models = _models(params, inputs, summary, metrics)
+    findings = None
+    if runs is None and inputs.runs is not None:
+        runs = load_runs(inputs.runs, params.train.archs, params.train.all_seeds)
+    if runs is not None:
+        diagnostics = load_diagnostics(inputs, params.train.archs) if inputs.diagnostics is not None else None
+        analysis = analyse(runs)
+        findings = findings_context(params, runs, analysis, diagnostics)
+        findings["analysis"] = analysis  # the raw numbers, for the length figure
+        findings["length_pdf"] = TexRaw(findings["length_pdf"])
     return {
+        "findings": findings,
         "report": params.report.model_dump(),
         "part1": part1,
         "models": models,
@@ -503,7 +619,7 @@ def build_context(inputs: ReportInputs, params: Params) -> dict[str, Any]:
         "part2": _part2(verification),
         # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
         "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
-        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"], part1["numerics"]),
+        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params),
         "diagnosis": _diagnosis(params, inputs, metrics) if inputs.diagnostics is not None else None,
     }
 
@@ -515,7 +631,7 @@ def load_diagnostics(inputs: ReportInputs, archs: Sequence[str]) -> dict[str, di
 
 
 def _ratio(value: float) -> str:
-    return "∞" if value == float("inf") else f"{value:.3g}"
+    return sci(value, 2)
 
 
 def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -533,11 +649,14 @@ def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any])
                 "initial_last_over_middle": _ratio(doc["initial"]["last_over_middle"]),
                 "train_acc_last": _percent(history["train_acc"][-1]),
                 "valid_acc_range": f"{_percent(min(history['valid_acc']))}–{_percent(max(history['valid_acc']))}",
-                "rnn_grad_norms": " → ".join(f"{v:.2g}" for v in norms) if norms else "not recorded",
+                "rnn_grad_norms": f"{sci(min(norms))}–{sci(max(norms))}" if norms else "not recorded",
             }
         )
     first = profiles[params.train.archs[0]]
+    ratios = [doc["trained"][key] for doc in profiles.values() for key in ("last_over_middle", "last_over_first")]
+    ratios += [doc["initial"]["last_over_middle"] for doc in profiles.values()]
     return {
+        "infinite": any(math.isinf(r) for r in ratios),
         "rows": rows,
         "length": first["length"],
         "reviews": first["reviews"],
@@ -580,7 +699,13 @@ def plot_learning_curves(histories: Mapping[str, Mapping[str, list[float]]], tit
 def plot_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
     """Mean |d loss / d embedding| by position, log scale, one colour per architecture: trained
     weights solid, the same model at initialisation dotted."""
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    with matplotlib.rc_context(FIGURE_RC):
+        _draw_gradient_flow(profiles, titles, targets)
+
+
+def _draw_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
+    # 6.3 in = the LaTeX text width: the figure is shown at its own size, text as large as the body's
+    fig = Figure(figsize=(6.3, 3.0), layout="constrained")
     ax = fig.subplots()
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     handles = []
@@ -595,16 +720,12 @@ def plot_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mappin
     ax.set_yscale("log")
     ax.set(xlabel="token position in the review", ylabel="mean |∂ loss / ∂ embedding|", title="Gradient reaching each position")
     ax.grid(alpha=0.3, which="both")
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
     _save_figure(fig, targets)
 
 
 def _save_figure(fig: Figure, targets: Iterable[Path]) -> None:
-    for target in targets:
-        with atomic_path(target, suffix=target.suffix) as tmp:
-            # No timestamps in the files, so a rerun on the same results is byte-identical.
-            metadata = {"CreationDate": None} if target.suffix == ".pdf" else {"Software": None}
-            fig.savefig(tmp, dpi=150, metadata=metadata)
+    save_figure(fig, targets)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -645,13 +766,23 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str,
     """Render ``report.md``, ``report.tex`` and the learning-curve figure under ``out``."""
     out = Path(out)
     params = load_params(inputs.params)
-    context = build_context(inputs, params)
+    runs = load_runs(inputs.runs, params.train.archs, params.train.all_seeds) if inputs.runs is not None else None
+    context = build_context(inputs, params, runs)
     histories = {arch: read_history(inputs.history / f"{arch}.csv") for arch in params.train.archs}
     figures = [out / context["figure"]["png"], out / context["figure"]["pdf"]]
     # matplotlib reads $…$ in a label as math: a title is text, so its dollars are escaped.
     titles = {a: params.models[a].title.replace("$", r"\$") for a in params.train.archs}
-    plot_learning_curves(histories, titles, figures)
     written = {"md": out / "report.md", "tex": out / "report.tex", "png": figures[0], "pdf": figures[1]}
+    if runs is not None:
+        plot_seed_curves(runs, titles, figures)
+        length = [out / context["findings"]["length_png"], out / context["findings"]["length_pdf"]]
+        plot_length_accuracy(context["findings"]["analysis"], titles, length)
+        written.update({"length_png": length[0], "length_pdf": length[1]})
+    else:
+        plot_learning_curves(histories, titles, figures)
+    # The exact params this report was rendered with: the hash it prints is this file's.
+    written["params"] = out / "params.yaml"
+    write_bytes(written["params"], inputs.params.read_bytes())
     if context["diagnosis"] is not None:
         flow = [out / context["diagnosis"]["png"], out / context["diagnosis"]["pdf"]]
         plot_gradient_flow(load_diagnostics(inputs, params.train.archs), titles, flow)

@@ -58,6 +58,9 @@ REPORT = [
     "report/figures/learning_curves.pdf",
     "report/figures/gradient_flow.png",
     "report/figures/gradient_flow.pdf",
+    "report/figures/accuracy_by_length.png",
+    "report/figures/accuracy_by_length.pdf",
+    "report/params.yaml",
     "report/tables/table1.html",
     "report/tables/part2_checks.html",
 ]
@@ -65,6 +68,11 @@ REPORT = [
 REPORT_ITEMS = {
     "report/figures/learning_curves.png": ("learning_curves.rst", "Part 1", "Figures"),
     "report/figures/gradient_flow.png": ("gradient_flow.rst", "Part 1", "Figures"),
+    "report/figures/accuracy_by_length.png": (
+        "accuracy_by_length.rst",
+        "Part 1",
+        "Figures",
+    ),
     "report/tables/table1.html": ("table1.rst", "Part 1", "Tables"),
     "report/tables/part2_checks.html": ("part2_checks.rst", "Part 2", "Tables"),
 }

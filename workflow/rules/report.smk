@@ -32,6 +32,9 @@ rule report:
         embedding_stats=EMBEDDING_STATS,
         verification=VERIFICATION,
         diagnostics=get_diagnostics(),
+        runs=get_run_outputs("metrics.json")
+        + get_run_outputs("history.csv")
+        + get_run_outputs("predictions.csv.gz"),
         code=get_code("report"),
     # update(): the previous report stays in place while this job runs and comes back if it fails.
     # The figures and tables are marked for `snakemake --report` (get_report_outputs).
@@ -47,11 +50,13 @@ rule report:
         results=lambda wildcards, input: get_folder(input.summary),
         out=lambda wildcards, output: get_folder(output[0]),
         diagnostics=lambda wildcards, input: get_folder(input.diagnostics[0]),
+        runs=lambda wildcards, input: get_folder(input.runs[0], up=3),
     shell:
         "python workflow/scripts/report.py --params {params.config_file:q} --summary {input.summary:q} "
         "--metrics {params.results:q}/metrics --history {params.results:q}/history --models {params.results:q}/models "
         "--data-stats {input.data_stats:q} --embedding-stats {input.embedding_stats:q} "
-        "--triplet {input.verification:q} --diagnostics {params.diagnostics:q} --out {params.out:q} > {log:q} 2>&1"
+        "--triplet {input.verification:q} --diagnostics {params.diagnostics:q} --runs {params.runs:q} "
+        "--out {params.out:q} > {log:q} 2>&1"
 
 
 rule pdf:

@@ -3,13 +3,15 @@
     python workflow/scripts/report.py --params params.yaml --summary results/summary.json \
         --metrics results/metrics --history results/history --models results/models \
         --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \
-        --triplet results/triplet/verification.json --diagnostics results/diagnostics --out report
+        --triplet results/triplet/verification.json --diagnostics results/diagnostics \
+        --runs results/runs --out report
 
-Reads params.yaml (``train.*``, ``models.*``, ``data.valid_fraction``, ``report.*``), the summary,
+Reads params.yaml (``train.*``, ``models.*``, ``data.*``, ``report.*``), the summary,
 ``<metrics>/<arch>.json``, ``<history>/<arch>.csv`` and ``<models>/<arch>.txt`` for each of
-``train.archs``, the prepare and embed statistics, the gradcheck verification and the
-diagnose stage's gradient profiles. Writes ``<out>/report.md``, ``<out>/report.tex``,
-``<out>/figures/{learning_curves,gradient_flow}.{png,pdf}`` and ``<out>/tables/*.html``.
+``train.archs``, the prepare and embed statistics, the gradcheck verification, the
+diagnose stage's gradient profiles and every run's metrics, history and test predictions.
+Writes ``<out>/report.md``, ``<out>/report.tex``, ``<out>/params.yaml`` (the params it used),
+``<out>/figures/{learning_curves,gradient_flow,accuracy_by_length}.{png,pdf}`` and ``<out>/tables/*.html``.
 The PDF is the separate stage ``pdf`` (workflow/scripts/pdf.py). See ``imdb_rnn.report``.
 """
 
@@ -37,6 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embedding-stats", required=True, help="stats.json of the embed stage")
     parser.add_argument("--triplet", required=True, help="verification.json of the gradcheck stage")
     parser.add_argument("--diagnostics", help="folder of <arch>.json gradient profiles (diagnose); omitted: no gradient-flow section")
+    parser.add_argument(
+        "--runs", help="folder of every run's <arch>/seed<k>/ files (train); omitted: no uncertainty, paired tests or length analysis"
+    )
     parser.add_argument("--out", required=True, help="folder for report.md, report.tex and figures/ (e.g. report)")
     args = parser.parse_args(argv)
     inputs = ReportInputs(
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         embedding_stats=Path(args.embedding_stats),
         verification=Path(args.triplet),
         diagnostics=Path(args.diagnostics) if args.diagnostics else None,
+        runs=Path(args.runs) if args.runs else None,
     )
     written = write_report(inputs, args.out)
     print(f"report: wrote {', '.join(str(path) for path in written.values())}")
