@@ -17,7 +17,9 @@ import pytest
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
-from imdb_rnn.report import ReportInputs, _part2, build_context, render, tex_escape, write_report
+from imdb_rnn.report import ReportInputs, build_context, render, write_report
+from imdb_rnn.report_part2 import part2_context
+from imdb_rnn.reportfmt import tex_escape
 from imdb_rnn.summarize import summarize
 
 import fake_results
@@ -338,8 +340,8 @@ def context(rendered: tuple[ReportInputs, Path]) -> dict:
     return build_context(inputs, load_params(inputs.params))
 
 
-def _render_part2(context: dict, verification: dict) -> dict[str, str]:
-    return render({**context, "part2": _part2(verification)})
+def _renderpart2_context(context: dict, verification: dict) -> dict[str, str]:
+    return render({**context, "part2": part2_context(verification)})
 
 
 def test_q5_table_and_q4_verdict_are_rendered_from_the_verification(context: dict, verification: dict) -> None:
@@ -349,7 +351,7 @@ def test_q5_table_and_q4_verdict_are_rendered_from_the_verification(context: dic
     pattern.update(valid=True, defects=[], triplets=99)
     altered["q4"]["published_valid_patterns"].append([2, 1, 1])
     altered["q6_general_latex"]["f6"][0]["term"] = r"\text{general-from-json}"
-    texts = _render_part2(context, altered)
+    texts = _renderpart2_context(context, altered)
     for text in texts.values():
         assert r"\text{from-json}" in text and r"\text{general-from-json}" in text
     assert "| (2, 1, 1) | yes $\\checkmark$ |  | 99 |" in texts["md"]
@@ -362,12 +364,12 @@ def test_a_published_answer_that_disagrees_is_marked(context: dict, verification
     entry = next(p for p in wrong["published"] if p["question"] == "Q5.6" and p["target"] == "dL6/df5")
     entry.update(agrees=False, latex_expected="f_{2} - f_{5}")
     wrong["summary"]["by_question"]["Q5"]["agreeing"] -= 1
-    part2 = _part2(wrong)
+    part2 = part2_context(wrong)
     row = part2["q5"]["rows"][5]
     assert (row["agreeing"], row["checked"], row["mark"]) == (5, 6, r"\times")
     assert row["cells"][4] == r"f_{2} - f_{6}\ \times"
     assert not part2["all_verified"]
-    texts = _render_part2(context, wrong)
+    texts = _renderpart2_context(context, wrong)
     assert r"| $L^{6}$ | $0$ | $f_{5} - f_{2}$ | $0$ | $0$ | $f_{2} - f_{6}\ \times$ | $f_{6} - f_{5}$ | 5/6 $\times$ |" in texts["md"]
     assert "47/48 agree" in texts["md"]
     assert r"$$\frac{\partial L^{6}}{\partial f_{5}} = f_{2} - f_{6} \qquad \times\ \ \text{original: } f_{2} - f_{5}$$" in texts["md"]

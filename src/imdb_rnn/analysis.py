@@ -139,6 +139,11 @@ def length_edges(tokens: np.ndarray, bins: int = LENGTH_BINS) -> list[int]:
     return [int(tokens.min()) - 1, *inner, int(tokens.max())]
 
 
+def length_bin_labels(edges: list[int]) -> list[str]:
+    """``["8–129", "130–200", …]``: the token counts each bin of :func:`length_edges` holds."""
+    return [f"{low + 1}–{high}" for low, high in zip(edges[:-1], edges[1:], strict=True)]
+
+
 def accuracy_by_length(tokens: np.ndarray, correct: np.ndarray, edges: list[int]) -> list[float]:
     """Accuracy within each length bin ((edges[k], edges[k+1]]); NaN for an empty bin."""
     out = []

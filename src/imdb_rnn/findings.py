@@ -1,6 +1,6 @@
-"""Part 1 beyond Table 1: uncertainty, paired tests, accuracy by length, discussion, figures.
+"""Part 1 beyond Table 1: uncertainty, paired tests, accuracy by length and the discussion.
 
-    from imdb_rnn.findings import findings_context, plot_seed_curves, plot_length_accuracy
+    from imdb_rnn.findings import findings_context
     context["findings"] = findings_context(params, runs, analyse(runs), diagnostics)
 
 Every number is formatted here from :func:`imdb_rnn.analysis.analyse` and the runs' own
@@ -10,41 +10,17 @@ files; the templates only place it. Accuracies print as percent with two decimal
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
-from .analysis import BOOTSTRAP_RESAMPLES, Run
+from .analysis import BOOTSTRAP_RESAMPLES, Run, length_bin_labels
 from .config import Params
-from .fileio import atomic_path
+from .reportfmt import sci
 
-SEED_FIGURE = "learning_curves"
 LENGTH_FIGURE = "accuracy_by_length"
 LN2 = math.log(2)
-# Text in the figures at about the body's size once LaTeX scales them to the text width.
-FIGURE_RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8, "pdf.fonttype": 42, "ps.fonttype": 42}
-
-
-SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def sci(value: float, digits: int = 2) -> str:
-    """``value`` with ``digits`` significant figures, as ``d.d × 10ⁿ`` past 10³ or below 10⁻²
-    (Unicode superscripts: the LaTeX preamble maps them); ∞ stays ∞."""
-    if math.isinf(value):
-        return "∞"
-    if value == 0:
-        return "0"
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    power = int(exponent)
-    if -2 <= power < 3:
-        return f"{value:.{max(0, digits - 1 - power)}f}"
-    return f"{mantissa} × 10{str(power).translate(SUPERSCRIPTS)}"
 
 
 MINUS = "\u2212"  # a typeset minus sign, not a hyphen (the LaTeX preamble maps it)
@@ -111,10 +87,6 @@ def _pairs(params: Params, analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _length_bins(edges: list[int]) -> list[str]:
-    return [f"{low + 1}–{high}" for low, high in zip(edges[:-1], edges[1:], strict=True)]
-
-
 def _discussion(
     params: Params, runs: Mapping[str, Mapping[int, Run]], analysis: Mapping[str, Any], diagnostics: Mapping[str, Any] | None
 ) -> dict[str, Any]:
@@ -163,8 +135,8 @@ def _discussion(
             }
             for a in archs
         ],
-        "first_bin": _length_bins(analysis["length_edges"])[0],
-        "last_bin": _length_bins(analysis["length_edges"])[-1],
+        "first_bin": length_bin_labels(analysis["length_edges"])[0],
+        "last_bin": length_bin_labels(analysis["length_edges"])[-1],
     }
     out["flow"] = None
     if diagnostics:
@@ -187,70 +159,8 @@ def findings_context(
         "rows": _rows(params, analysis),
         "pairs": _pairs(params, analysis),
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
-        "length_bins": _length_bins(edges),
+        "length_bins": length_bin_labels(edges),
         "discussion": _discussion(params, runs, analysis, diagnostics),
         "length_png": f"figures/{LENGTH_FIGURE}.png",
         "length_pdf": f"figures/{LENGTH_FIGURE}.pdf",
     }
-
-
-# ------------------------------------------------------------------------------ figures
-
-
-def _colours() -> list[str]:
-    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-
-
-def save_figure(fig: Figure, targets: Iterable[Path]) -> None:
-    """Write ``fig`` to each target (format from the suffix), without timestamps, fonts embedded as TrueType."""
-    for target in targets:
-        with atomic_path(target, suffix=target.suffix) as tmp, matplotlib.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
-            # No timestamps, so a rerun on the same results is byte-identical; TrueType (42), not Type 3, fonts.
-            metadata = {"CreationDate": None} if target.suffix == ".pdf" else {"Software": None}
-            fig.savefig(tmp, dpi=150, metadata=metadata)
-
-
-def plot_seed_curves(runs: Mapping[str, Mapping[int, Run]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
-    """Loss and accuracy per epoch over every seed: the mean as a line, min–max as a band;
-    training solid, validation dashed, one colour per architecture."""
-    with matplotlib.rc_context(FIGURE_RC):
-        fig = Figure(figsize=(6.3, 3.2), layout="constrained")
-        loss_ax, acc_ax = fig.subplots(1, 2)
-        handles = []
-        for i, (arch, by_seed) in enumerate(runs.items()):
-            colour = _colours()[i % len(_colours())]
-            epochs = next(iter(by_seed.values())).history["epoch"]
-            for split, style in (("train", "-"), ("valid", "--")):
-                for ax, key, scale in ((loss_ax, f"{split}_loss", 1), (acc_ax, f"{split}_acc", 100)):
-                    values = scale * np.array([run.history[key] for run in by_seed.values()])
-                    ax.plot(epochs, values.mean(axis=0), style, color=colour, marker="o", markersize=2.5, linewidth=1.2)
-                    if len(values) > 1:
-                        ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=colour, alpha=0.12, linewidth=0)
-            handles.append(Line2D([], [], color=colour, label=titles[arch]))
-        handles += [Line2D([], [], color="black", linestyle=s, label=label) for s, label in (("-", "training"), ("--", "validation"))]
-        loss_ax.axhline(LN2, color="grey", linewidth=0.8, linestyle=":")
-        loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy", title="Loss (dotted: ln 2, chance)")
-        acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-        for ax in (loss_ax, acc_ax):
-            ax.xaxis.get_major_locator().set_params(integer=True)
-            ax.grid(alpha=0.3)
-        fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-        save_figure(fig, targets)
-
-
-def plot_length_accuracy(analysis: Mapping[str, Any], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
-    """Test accuracy per review-length bin, per architecture (mean over seeds)."""
-    bins = _length_bins(analysis["length_edges"])
-    with matplotlib.rc_context(FIGURE_RC):
-        fig = Figure(figsize=(6.3, 2.8), layout="constrained")
-        ax = fig.subplots()
-        for i, (arch, entry) in enumerate(analysis["archs"].items()):
-            ax.plot(
-                range(len(bins)), [100 * v for v in entry["by_length"]], "-o", color=_colours()[i % len(_colours())], markersize=3, label=titles[arch]
-            )
-        ax.axhline(50, color="grey", linewidth=0.8, linestyle=":")
-        ax.set_xticks(range(len(bins)), [f"{b}\ntokens" for b in bins])
-        ax.set(xlabel="review length (quartiles of the test reviews)", ylabel="test accuracy (%)")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", frameon=False)
-        save_figure(fig, targets)

@@ -1,24 +1,21 @@
-"""Stages ``report`` and ``pdf``: the assignment report, regenerated from the results files.
+"""Stage ``report``: the assignment report, regenerated from the results files.
 
     python workflow/scripts/report.py --params params.yaml --summary results/summary.json \\
         --metrics results/metrics --history results/history --models results/models \\
         --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \\
-        --triplet results/triplet/verification.json --out report
-    python workflow/scripts/pdf.py --tex report/report.tex --out report/report.pdf
+        --triplet results/triplet/verification.json --diagnostics results/diagnostics \\
+        --runs results/runs --out report
 
-``report`` builds ONE Jinja2 context from those files and params.yaml (:func:`build_context`)
-and renders it twice, with ``templates/report.md.j2`` and ``templates/report.tex.j2``, into
-``<out>/report.md`` and ``<out>/report.tex``; it also draws ``<out>/figures/learning_curves.png``
-(for Markdown) and ``.pdf`` (vector, for LaTeX). The layout follows the original report
-(shared/reference/assignment2-report.md) section by section. Every number comes from a results
-file or params.yaml; the original's own Table 1 values, printed beside ours and labelled as the
-original's, come from ``templates/original_values.yaml``.
-
-In the ``.tex`` every value from data is escaped for LaTeX unless it is a :class:`TexRaw`
-(formulas from verification.json, verbatim ``print(model)`` blocks), so an id like
-``biRNN_2`` or a title with ``%`` cannot break the document.
-
-``pdf`` runs latexmk in a temporary folder and moves the finished PDF into place atomically.
+:func:`write_report` reads every input once, builds ONE Jinja2 context (:func:`build_context`:
+Part 1 and provenance here, Part 1's statistics in :mod:`imdb_rnn.findings` from
+:mod:`imdb_rnn.analysis`, Part 2 in :mod:`imdb_rnn.report_part2`), draws the figures
+(:mod:`imdb_rnn.figures`) and renders the context twice, with ``templates/report.md.j2`` and
+``templates/report.tex.j2``. The layout follows the original report
+(shared/reference/assignment2-report.md) section by section; added sections follow it. Every
+number comes from a results file or params.yaml; the original's own Table 1 values, printed
+beside ours and labelled as the original's, come from ``templates/original_values.yaml``.
+Values are formatted by :mod:`imdb_rnn.reportfmt`, which also escapes them for LaTeX.
+The PDF is the separate stage ``pdf`` (:mod:`imdb_rnn.pdf`).
 """
 
 from __future__ import annotations
@@ -31,25 +28,23 @@ import importlib.metadata
 import math
 import os
 import platform
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import matplotlib
 import yaml
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from .analysis import analyse, load_runs
 from .config import Params, load_params
 from .errors import UserError
+from .figures import plot_gradient_flow, plot_learning_curves, plot_length_accuracy, plot_seed_curves
 from .fileio import read_json, write_bytes, write_text
-from .findings import FIGURE_RC, findings_context, plot_length_accuracy, plot_seed_curves, save_figure, sci
+from .findings import findings_context
 from .provenance import code_version
-from .triplet import GENERIC
+from .report_part2 import part2_context
+from .reportfmt import TexRaw, count, join_and, number_text, percent, sci, seconds_text, tex_finalize
 from .vocab import TOKEN_PATTERN
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -73,41 +68,6 @@ class ReportInputs:
     verification: Path
     diagnostics: Path | None = None  # folder of <arch>.json gradient profiles (stage diagnose)
     runs: Path | None = None  # results/runs: every seed's metrics, history and predictions (stage train)
-
-
-class TexRaw(str):
-    """Text the ``.tex`` renderer emits unchanged: LaTeX source, or a verbatim block's body.
-
-    Any other string from the context is escaped there; Markdown shows both as they are.
-    """
-
-
-_TEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_TEX_PATTERN = re.compile("|".join(re.escape(c) for c in _TEX_SPECIALS))
-
-
-def tex_escape(text: str) -> str:
-    """``text`` as LaTeX that prints it literally (the ten characters LaTeX treats specially)."""
-    return _TEX_PATTERN.sub(lambda m: _TEX_SPECIALS[m.group()], text)
-
-
-def _tex_finalize(value: Any) -> Any:
-    if isinstance(value, TexRaw):
-        return value
-    if isinstance(value, str):
-        return tex_escape(value)
-    return value
 
 
 # ------------------------------------------------------------------------------ reading
@@ -138,28 +98,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
     return history
 
 
-# ---------------------------------------------------------------------------- formatting
-
-
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.2f}"
-
-
-def _seconds(s: float) -> str:
-    return f"{s:,.1f} s"
-
-
-def _number(x: float) -> str:
-    """A measured float as the shortest text that reads back exactly (0, 1, 0.5, 1e-09)."""
-    return f"{x + 0.0:g}"
-
-
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+# ------------------------------------------------------------------------------ Part 1
 
 
 def _numerics_text(metrics: Mapping[str, Mapping[str, Any]]) -> str:
@@ -174,7 +113,7 @@ def _numerics_text(metrics: Mapping[str, Mapping[str, Any]]) -> str:
         else:
             pinned = ", ".join(f"{name}={value}" for name, value in sorted(numerics["env"].items()) if value is not None) or "nothing set"
             kernels = numerics["kernels"]
-            blas = _and(sorted({str(entry["core"]) for entry in kernels.get("blas") or []})) or "unknown"
+            blas = join_and(sorted({str(entry["core"]) for entry in kernels.get("blas") or []})) or "unknown"
             packages = ", ".join(f"{name} {version}" for name, version in numerics["packages"].items() if version)
             aten = kernels["torch_cpu_capability"]
             line = f"numerics.cpu {numerics['setting']} ({pinned}); ATen {aten}, OpenBLAS {blas}; {packages}; {numerics['cpu']}"
@@ -190,30 +129,22 @@ def _threads_text(params: Params, metrics: Mapping[str, Mapping[str, Any]]) -> s
     used = {arch: sorted({int(t) for t in m.get("thread_seconds") or [m["threads"]]}) for arch, m in metrics.items()}
     fixed = sorted({counts[0] for counts in used.values() if len(counts) == 1})
     grown = [f"{params.models[arch].title}: {counts[0]}–{counts[-1]}" for arch, counts in used.items() if len(counts) > 1]
-    text = f"{_and([str(t) for t in fixed])} torch thread(s) per run" if fixed else "torch threads per run"
+    text = f"{join_and([str(t) for t in fixed])} torch thread(s) per run" if fixed else "torch threads per run"
     return text + (f" ({'; '.join(grown)}, growing onto idle cores)" if grown else "")
-
-
-def _partial(loss: str, wrt: str) -> TexRaw:
-    """d loss / d wrt as LaTeX; both arrive as LaTeX (from verification.json)."""
-    return TexRaw(rf"\frac{{\partial {loss}}}{{\partial {wrt}}}")
-
-
-# ------------------------------------------------------------------------------ Part 1
 
 
 def _embedding_text(stats: Mapping[str, Any], used: Sequence[str], unsup: int) -> str:
     """Which initialisation the runs used, described from the embed stage's statistics."""
     if list(used) != [stats["init"]]:
-        return f"{_and(list(used))} (from the runs' metrics; the embed stage prepared {stats['init']} vectors)"
+        return f"{join_and(list(used))} (from the runs' metrics; the embed stage prepared {stats['init']} vectors)"
     coverage = f"{100 * stats['coverage']:.2f}% of the vocabulary has a pretrained vector"
     if stats["init"] == "word2vec":
         corpus = stats.get("corpus")
         source = (
-            f"the {_count(corpus['train_reviews'])} training-split reviews and the {_count(unsup)} unlabelled reviews, "
-            f"{_count(corpus['reviews'])} reviews and {_count(corpus['words'])} words in all"
+            f"the {count(corpus['train_reviews'])} training-split reviews and the {count(unsup)} unlabelled reviews, "
+            f"{count(corpus['reviews'])} reviews and {count(corpus['words'])} words in all"
             if corpus
-            else f"the training split and the {_count(unsup)} unlabelled reviews"
+            else f"the training split and the {count(unsup)} unlabelled reviews"
         )
         return (
             f"word2vec: {stats['dim']}-d vectors learned in-domain from {source} "
@@ -237,18 +168,18 @@ def _models(params: Params, inputs: ReportInputs, summary: Mapping[str, Any], me
                 "title": model.title,
                 "class_name": model.class_name,
                 "structure": TexRaw(_load_text(inputs.models / f"{arch}.txt", "summarize").rstrip("\n")),
-                "rnn_params": _count(run["rnn_params"]),
-                "total_params": _count(run["total_params"]),
-                "test_acc": _percent(entry["test_acc_mean"]),
-                "test_acc_std": _percent(entry["test_acc_std"]),
+                "rnn_params": count(run["rnn_params"]),
+                "total_params": count(run["total_params"]),
+                "test_acc": percent(entry["test_acc_mean"]),
+                "test_acc_std": percent(entry["test_acc_std"]),
                 "n": entry["n"],
                 "seeds": ", ".join(str(s) for s in entry["seeds"]),
-                "test_acc_by_seed": ", ".join(_percent(a) for a in entry["test_acc_by_seed"].values()),
+                "test_acc_by_seed": ", ".join(percent(a) for a in entry["test_acc_by_seed"].values()),
                 "best_epoch": run["best_epoch"],
-                "train_seconds": _seconds(run["train_seconds"]),
-                "train_seconds_total": _seconds(entry["train_seconds_total"]),
+                "train_seconds": seconds_text(run["train_seconds"]),
+                "train_seconds_total": seconds_text(entry["train_seconds_total"]),
                 "code_versions": entry.get("code_versions", ["unknown"]),
-                "rnn_params_original": _count(reference["rnn_params"]) if reference else None,
+                "rnn_params_original": count(reference["rnn_params"]) if reference else None,
                 "test_acc_original": f"{reference['test_acc_percent']:.2f}" if reference else None,
             }
         )
@@ -263,268 +194,40 @@ def _part1(
     ns = sorted({summary[arch]["n"] for arch in params.train.archs})
     return {
         "n_archs": len(params.train.archs),
-        "titles": _and([params.models[a].title for a in params.train.archs]),
+        "titles": join_and([params.models[a].title for a in params.train.archs]),
         "epochs": params.train.epochs,
         "batch_size": params.train.batch_size,
-        "lr": _number(params.train.lr),
+        "lr": number_text(params.train.lr),
         "seeds": ", ".join(str(s) for s in seeds),
         "primary_seed": seeds[0],
         "n": ns[-1],
         "embedding": _embedding_text(embedding, sorted({m["embedding_init"] for m in metrics.values()}), data["unsup_reviews"]),
-        "devices": _and(sorted({m["device"] for m in metrics.values()})),
+        "devices": join_and(sorted({m["device"] for m in metrics.values()})),
         "threads": _threads_text(params, metrics),
         "numerics": _numerics_text(metrics),
-        "labelled": _count(splits["train"]["reviews"] + splits["valid"]["reviews"]),
-        "train": _count(splits["train"]["reviews"]),
-        "valid": _count(splits["valid"]["reviews"]),
-        "test": _count(splits["test"]["reviews"]),
+        "labelled": count(splits["train"]["reviews"] + splits["valid"]["reviews"]),
+        "train": count(splits["train"]["reviews"]),
+        "valid": count(splits["valid"]["reviews"]),
+        "test": count(splits["test"]["reviews"]),
         "valid_percent": f"{100 * params.data.valid_fraction:g}",
         "train_percent": f"{100 * (1 - params.data.valid_fraction):g}",
         "split_seed": data["seed"],
-        "limit": _count(data["limit"]) if data["limit"] else None,
-        "vocab_size": _count(data["vocab"]["size"]),
-        "vocab_max": _count(data["vocab"]["max_size"]),
+        "limit": count(data["limit"]) if data["limit"] else None,
+        "vocab_size": count(data["vocab"]["size"]),
+        "vocab_max": count(data["vocab"]["max_size"]),
         # On a small sample every distinct training token fits under the cap.
-        "vocab_words": _count(data["vocab"]["size"] - len(data["vocab"]["specials"])),
+        "vocab_words": count(data["vocab"]["size"] - len(data["vocab"]["specials"])),
         "vocab_capped": data["vocab"]["size"] - len(data["vocab"]["specials"]) >= data["vocab"]["max_size"],
         "specials": list(data["vocab"]["specials"]),
         "tokens_mean": f"{splits['train']['tokens']['mean']:.1f}",
         "token_pattern": TOKEN_PATTERN,
-        "dropout": _and(sorted({_number(params.models[a].dropout) for a in params.train.archs})),
-        "clip_norm": None if params.train.clip_norm is None else _number(params.train.clip_norm),
+        "dropout": join_and(sorted({number_text(params.models[a].dropout) for a in params.train.archs})),
+        "clip_norm": None if params.train.clip_norm is None else number_text(params.train.clip_norm),
         "dropped_low": f"{100 * min(m['tokens_dropped_fraction'] for m in metrics.values()):.2f}",
         "dropped_high": f"{100 * max(m['tokens_dropped_fraction'] for m in metrics.values()):.2f}",
-        "tokens_median": _number(splits["train"]["tokens"]["median"]),
+        "tokens_median": number_text(splits["train"]["tokens"]["median"]),
         "oov_test": f"{100 * splits['test']['oov_rate']:.2f}%",
     }
-
-
-# ------------------------------------------------------------------------------ Part 2
-
-
-def _numeric_ok(numeric: Mapping[str, Any], target: str) -> bool:
-    """Every numeric check and gradcheck of ``target`` ("q3", "q5", …) passed."""
-    checks = [c["passed"] for c in numeric["checks"] if c["target"] == target]
-    checks += [g["passed"] for g in numeric["gradcheck"] if target in g["target"].split("+")]
-    return bool(checks) and all(checks)
-
-
-def _mark(ok: bool) -> TexRaw:
-    return TexRaw(r"\checkmark" if ok else r"\times")
-
-
-def _formula(lhs: TexRaw, rhs: str, verified: bool, published: Mapping[str, Any] | None, always_original: bool = False) -> dict[str, Any]:
-    """One derived formula with its verdict and, where it reads differently (or always, with
-    ``always_original``), the original's form.
-
-    ``verdict`` is ``\\checkmark`` when the formula passed the numeric checks and, where the
-    original gives it, equals the original's answer; ``\\times`` otherwise, with ``note``
-    saying why.
-    """
-    agrees = published is None or published["agrees"]
-    shown_differently = published is not None and (always_original or published["latex_expected"] != rhs)
-    if not verified:
-        note = r"\text{numeric check failed}"
-    elif shown_differently or not agrees:
-        note = rf"\text{{original: }} {published['latex_expected']}"
-    else:
-        note = ""
-    return {
-        "lhs": lhs,
-        "rhs": TexRaw(rhs),
-        "verdict": _mark(verified and agrees),
-        "note": TexRaw(note),
-        "verified": verified,
-        "agrees": agrees,
-    }
-
-
-def _pattern(pattern: Sequence[int]) -> str:
-    return "(" + ", ".join(str(c) for c in pattern) + ")"
-
-
-def _q2(v: Mapping[str, Any]) -> dict[str, Any]:
-    q2, kink, numeric = v["q2"], v["kink"], v["numeric"]
-    sym = v["problem"]["symbols_latex"]
-    regimes = {r["regime"]: r for r in q2["regimes"]}
-    inactive_ok = _numeric_ok(numeric, "q2 F<0")
-    inactive = [_formula(_partial("L^T", sym[n]), regimes["F < 0"]["gradients_latex"][n], inactive_ok, None) for n in GENERIC]
-    sides = {s["side"]: s for s in q2["one_sided"]}
-    point = q2["kink_point"]
-    return {
-        "F": TexRaw(q2["F_norm_latex"]),
-        "F_scalar": TexRaw(q2["F_latex"]),
-        "F_scalar_mark": _mark(q2["F_norm_is_F"]),
-        "partials": [_partial("L^T", sym[n]) for n in GENERIC],
-        "wrt": [TexRaw(sym[n]) for n in GENERIC],
-        "inactive": inactive,
-        "inactive_mark": _mark(inactive_ok and all(f["rhs"] == "0" for f in inactive)),
-        "one_sided": {
-            side: {
-                "max_at_zero": TexRaw(s["max_at_zero"]),
-                "max_value": TexRaw(s["max_value_latex"]),
-                "quotient": TexRaw(s["quotient_latex"]),
-                "limit": TexRaw(s["limit_latex"]),
-            }
-            for side, s in sides.items()
-        },
-        "differentiable": q2["differentiable_at_zero"],
-        "relation": TexRaw(r"=" if q2["differentiable_at_zero"] else r"\neq"),
-        "left": _number(kink["left_derivative"]),
-        "right": _number(kink["right_derivative"]),
-        "left_quotients": ", ".join(_number(q) for q in kink["left_quotients"]),
-        "right_quotients": ", ".join(_number(q) for q in kink["right_quotients"]),
-        "steps": ", ".join(_number(s) for s in kink["steps"]),
-        "confirmed": kink["agrees_with_analytic"],
-        "confirmed_mark": _mark(kink["agrees_with_analytic"]),
-        "heaviside": TexRaw(q2["sympy_heaviside_at_zero_latex"]),
-        "kink_point": TexRaw(
-            r",\ ".join(f"{sym[n]} = {_number(point[n])}" for n in (*GENERIC, v["problem"]["margin"])) + rf"\ \Rightarrow\ F = {_number(point['F'])}"
-        ),
-        "subgradients": [
-            {
-                "call": s["call"],
-                "slope": _number(s["dL_dF_at_zero"]),
-                "gradients": "(" + ", ".join(_number(s["gradients_at_kink_point"][n]) for n in GENERIC) + ")",
-            }
-            for s in q2["subgradients"]
-        ],
-    }
-
-
-def _q4(v: Mapping[str, Any]) -> dict[str, Any]:
-    q4 = v["q4"]
-    losses = {t["name"]: TexRaw(t["latex"]) for t in v["problem"]["triplets"]}
-    return {
-        "patterns": [
-            {
-                "pattern": _pattern(p["pattern"]),
-                "valid": p["valid"],
-                "mark": _mark(p["valid"]),
-                "defects": "; ".join(p["defects"]),
-                "triplets": p["triplets"],
-            }
-            for p in q4["published_patterns"]
-        ],
-        "valid": _and([_pattern(p) for p in q4["published_valid_patterns"]]),
-        "valid_checked": q4["published_patterns_valid"],
-        "checked": q4["published_patterns_checked"],
-        "valid_patterns": [{"pattern": _pattern(p["pattern"]), "triplets": p["triplets"]} for p in q4["valid_patterns"]],
-        "total_valid": q4["total_valid"],
-        "counting": TexRaw(q4["counting"].replace("*", r" \cdot ")),
-        "pattern_count": q4["pattern_count"],
-        "n_classes": len(v["problem"]["classes"]),
-        "published_count": q4["published_count"],
-        "published_counts_patterns": q4["published_count"] == q4["pattern_count"],
-        "count": q4["used_count"],
-        "all_valid": q4["used_all_valid"],
-        "distinct": q4["used_distinct"],
-        "mark": _mark(q4["used_all_valid"] and q4["used_distinct"]),
-        "by_pattern": [
-            {"pattern": _pattern(g["pattern"]), "losses": TexRaw(", ".join(losses[name] for name in g["losses"]))} for g in q4["used_by_pattern"]
-        ],
-    }
-
-
-def _q5(v: Mapping[str, Any], published: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
-    """Q5 as one table: a row per triplet loss, a column per embedding, and the original's
-    agreement per row; a cell that disagrees is marked and listed with the original's form."""
-    sym = v["problem"]["symbols_latex"]
-    losses = {t["name"]: TexRaw(t["latex"]) for t in v["problem"]["triplets"]}
-    numeric_ok = _numeric_ok(v["numeric"], "q5")
-    rows, disagreements = [], []
-    for number, (loss, row) in enumerate(v["q5_latex"].items(), start=1):
-        cells, agreeing, checked = [], 0, 0
-        for e, latex in row.items():
-            entry = published.get((f"Q5.{number}", f"d{loss}/d{e}"))
-            agrees = entry is None or entry["agrees"]
-            checked += entry is not None
-            agreeing += entry is not None and entry["agrees"]
-            cells.append(TexRaw(latex if agrees else rf"{latex}\ \times"))
-            if not agrees:
-                disagreements.append({"lhs": _partial(losses[loss], sym[e]), "derived": TexRaw(latex), "original": TexRaw(entry["latex_expected"])})
-        rows.append(
-            {"loss": losses[loss], "cells": cells, "agreeing": agreeing, "checked": checked, "mark": _mark(numeric_ok and agreeing == checked)}
-        )
-    embeddings = list(next(iter(v["q5_latex"].values()))) if v["q5_latex"] else []
-    tally = v["summary"]["by_question"].get("Q5", {"checked": 0, "agreeing": 0})
-    return {
-        "header": [TexRaw(sym[e]) for e in embeddings],
-        "column_spec": TexRaw("{@{}c|" + "c" * len(embeddings) + "|c@{}}"),
-        "rows": rows,
-        "agreeing": tally["agreeing"],
-        "checked": tally["checked"],
-        "numeric_ok": numeric_ok,
-        "disagreements": disagreements,
-    }
-
-
-# Terms of a general Q6 gradient per line in the .tex, so the longest fits the page.
-TERMS_PER_LINE = 3
-
-
-def _q6_general(v: Mapping[str, Any]) -> list[dict[str, Any]]:
-    sym = v["problem"]["symbols_latex"]
-    out = []
-    for e, terms in v["q6_general_latex"].items():
-        parts = [t["term"] for t in terms]
-        lines = [" + ".join(parts[i : i + TERMS_PER_LINE]) for i in range(0, len(parts), TERMS_PER_LINE)] or ["0"]
-        out.append({"lhs": _partial("L", sym[e]), "rhs": TexRaw(" + ".join(parts) or "0"), "lines": [TexRaw(line) for line in lines]})
-    return out
-
-
-def _part2(v: Mapping[str, Any]) -> dict[str, Any]:
-    numeric, summary = v["numeric"], v["summary"]
-    sym = v["problem"]["symbols_latex"]
-    published = {(p["question"], p["target"]): p for p in v["published"]}
-    q3_ok = _numeric_ok(numeric, "q3")
-    q3 = [_formula(_partial("L^T", sym[n]), v["q3"][n]["latex"], q3_ok, published.get(("Q3", f"dL/d{n}"))) for n in GENERIC]
-
-    triplets = [_triplet_latex(t, sym) for t in v["problem"]["triplets"]]
-    half = (len(triplets) + 1) // 2
-    classes = [TexRaw(r"\{" + ", ".join(sym[n] for n in group) + r"\}") for group in v["problem"]["classes"]]
-
-    q5 = _q5(v, published)
-    q6_ok = _numeric_ok(numeric, "q6")
-    q6 = [
-        _formula(_partial("L", sym[e]), latex, q6_ok, published.get(("Q6", f"dL/d{e}")), always_original=True) for e, latex in v["q6_latex"].items()
-    ]
-    q6_general_ok = _numeric_ok(numeric, "q6 general") and v["q6_general_all_active_is_q6"]
-    by_question = summary["by_question"]
-
-    return {
-        "numeric_passed": summary["numeric_checks_passed"],
-        "numeric_total": summary["numeric_checks"],
-        "published_agreeing": summary["published_agreeing"],
-        "published_checked": summary["published_checked"],
-        "disagreements": len(summary["disagreements"]),
-        "points": numeric["points"],
-        "dims": _and([str(d) for d in numeric["dims"]]),
-        "problem": {
-            "classes": classes,
-            "n_classes": len(classes),
-            "embeddings": TexRaw(", ".join(sym[n] for group in v["problem"]["classes"] for n in group)),
-            "n_embeddings": sum(len(group) for group in v["problem"]["classes"]),
-            "n_triplets": len(triplets),
-            "rows": [TexRaw(" & ".join(triplets[i::half])) for i in range(half)],
-            "column_spec": TexRaw("{" + "c" * min(2, len(triplets)) + "}"),
-            "agreement": {q: f"{t['agreeing']}/{t['checked']}" for q, t in by_question.items()},
-        },
-        "q2": _q2(v),
-        "q3": q3,
-        "q4": _q4(v),
-        "q5": q5,
-        "q6": q6,
-        "q6_general": _q6_general(v),
-        "q6_general_mark": _mark(q6_general_ok),
-        "q6_agreement": f"{by_question.get('Q6', {}).get('agreeing', 0)}/{by_question.get('Q6', {}).get('checked', 0)}",
-        "all_verified": all(f["verified"] and f["agrees"] for f in [*q3, *q6]) and q5["numeric_ok"] and not q5["disagreements"] and q6_general_ok,
-    }
-
-
-def _triplet_latex(t: Mapping[str, str], sym: Mapping[str, str]) -> str:
-    members = ", ".join(sym[t[role]] for role in ("anchor", "positive", "negative"))
-    return f"{t['latex']} = ({members})"
 
 
 # -------------------------------------------------------------------------- provenance
@@ -563,7 +266,7 @@ def _provenance(
         "archive_sha256": params.data.sha256,
         "data_fingerprint": data["archive"]["content_fingerprint"],
         "vocab_fingerprint": data["vocab"]["fingerprint"],
-        "archive_reviews": _count(sum(data["archive"]["reviews"].values())),
+        "archive_reviews": count(sum(data["archive"]["reviews"].values())),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": _version("torch"),
@@ -571,9 +274,9 @@ def _provenance(
         "devices": devices,
         "threads": threads,
         "numerics": numerics,
-        "prepare_seconds": _seconds(data["seconds"]["total"]),
-        "read_seconds": _seconds(data["seconds"]["read_archive"]),
-        "embed_seconds": _seconds(embedding["seconds"]),
+        "prepare_seconds": seconds_text(data["seconds"]["total"]),
+        "read_seconds": seconds_text(data["seconds"]["read_archive"]),
+        "embed_seconds": seconds_text(embedding["seconds"]),
         "train": [{"title": m["title"], "seconds": m["train_seconds"], "total": m["train_seconds_total"], "n": m["n"]} for m in models],
     }
 
@@ -616,7 +319,7 @@ def build_context(inputs: ReportInputs, params: Params, runs: Mapping[str, Any] 
         "part1": part1,
         "models": models,
         "table": {"columns": list(TABLE_COLUMNS), "caption": "Results"},
-        "part2": _part2(verification),
+        "part2": part2_context(verification),
         # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
         "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
         "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params),
@@ -647,8 +350,8 @@ def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any])
                 "last_over_middle": _ratio(doc["trained"]["last_over_middle"]),
                 "last_over_first": _ratio(doc["trained"]["last_over_first"]),
                 "initial_last_over_middle": _ratio(doc["initial"]["last_over_middle"]),
-                "train_acc_last": _percent(history["train_acc"][-1]),
-                "valid_acc_range": f"{_percent(min(history['valid_acc']))}–{_percent(max(history['valid_acc']))}",
+                "train_acc_last": percent(history["train_acc"][-1]),
+                "valid_acc_range": f"{percent(min(history['valid_acc']))}–{percent(max(history['valid_acc']))}",
                 "rnn_grad_norms": f"{sci(min(norms))}–{sci(max(norms))}" if norms else "not recorded",
             }
         )
@@ -665,67 +368,6 @@ def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any])
         "png": f"figures/{GRADIENT_FIGURE}.png",
         "pdf": TexRaw(f"figures/{GRADIENT_FIGURE}.pdf"),
     }
-
-
-# ------------------------------------------------------------------------------ figure
-
-
-def plot_learning_curves(histories: Mapping[str, Mapping[str, list[float]]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
-    """Loss and accuracy per epoch, training (solid) and validation (dashed), one colour per
-    architecture; written to each of ``targets`` (the format follows the suffix)."""
-    # A bare Figure, not pyplot: no GUI backend and no global state in a headless stage;
-    # savefig draws PNG with Agg and PDF with matplotlib's vector PDF backend.
-    fig = Figure(figsize=(8, 3.8), layout="constrained")
-    loss_ax, acc_ax = fig.subplots(1, 2)
-    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    handles = []
-    for i, (arch, h) in enumerate(histories.items()):
-        colour = colours[i % len(colours)]
-        for split, style in (("train", "-"), ("valid", "--")):
-            loss_ax.plot(h["epoch"], h[f"{split}_loss"], style, color=colour, marker="o", markersize=3)
-            acc_ax.plot(h["epoch"], [100 * a for a in h[f"{split}_acc"]], style, color=colour, marker="o", markersize=3)
-        handles.append(Line2D([], [], color=colour, label=titles[arch]))
-    handles += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in (("-", "training"), ("--", "validation"))]
-    loss_ax.set(xlabel="epoch", ylabel="binary cross-entropy loss", title="Loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    for ax in (loss_ax, acc_ax):
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3)
-    # One legend below both panels: colour = architecture, line style = split.
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
-    _save_figure(fig, targets)
-
-
-def plot_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
-    """Mean |d loss / d embedding| by position, log scale, one colour per architecture: trained
-    weights solid, the same model at initialisation dotted."""
-    with matplotlib.rc_context(FIGURE_RC):
-        _draw_gradient_flow(profiles, titles, targets)
-
-
-def _draw_gradient_flow(profiles: Mapping[str, Mapping[str, Any]], titles: Mapping[str, str], targets: Iterable[Path]) -> None:
-    # 6.3 in = the LaTeX text width: the figure is shown at its own size, text as large as the body's
-    fig = Figure(figsize=(6.3, 3.0), layout="constrained")
-    ax = fig.subplots()
-    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    handles = []
-    for i, (arch, doc) in enumerate(profiles.items()):
-        colour = colours[i % len(colours)]
-        for state, style in (("trained", "-"), ("initial", ":")):
-            # Norms flushed to zero (below ~1e-38: the CPU flushes denormals) have no log.
-            values = [v if v > 0 else float("nan") for v in doc[state]["profile"]]
-            ax.plot(range(1, len(values) + 1), values, style, color=colour, linewidth=1.2)
-        handles.append(Line2D([], [], color=colour, label=titles[arch]))
-    handles += [Line2D([], [], color="black", linestyle=style, label=label) for style, label in (("-", "trained"), (":", "at initialisation"))]
-    ax.set_yscale("log")
-    ax.set(xlabel="token position in the review", ylabel="mean |∂ loss / ∂ embedding|", title="Gradient reaching each position")
-    ax.grid(alpha=0.3, which="both")
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-    _save_figure(fig, targets)
-
-
-def _save_figure(fig: Figure, targets: Iterable[Path]) -> None:
-    save_figure(fig, targets)
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -754,7 +396,7 @@ def render(context: Mapping[str, Any]) -> dict[str, str]:
         block_end_string="%>",
         comment_start_string="<#",
         comment_end_string="#>",
-        finalize=_tex_finalize,
+        finalize=tex_finalize,
     )
     # For a macro's output, which is LaTeX already: each value in it was escaped when emitted.
     latex_env.filters["latex"] = TexRaw
