@@ -36,7 +36,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from .analysis import analyse, load_runs
+from .analysis import Run, analyse, load_runs
 from .config import Params, load_params
 from .errors import UserError
 from .figures import plot_gradient_flow, plot_learning_curves, plot_length_accuracy, plot_seed_curves
@@ -284,14 +284,27 @@ def _provenance(
 # ----------------------------------------------------------------------------- context
 
 
-def build_context(inputs: ReportInputs, params: Params, runs: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The one context both templates render: every number already formatted as text.
+@dataclass(frozen=True)
+class ReportData:
+    """Every input of the report, read once (:func:`load_report_data`)."""
 
-    ``runs`` (from :func:`imdb_rnn.analysis.load_runs`) is read from ``inputs.runs`` when not given.
-    """
+    summary: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]  # primary seed's, per architecture
+    histories: dict[str, dict[str, list[float]]]  # primary seed's, per architecture
+    data_stats: dict[str, Any]
+    embedding_stats: dict[str, Any]
+    verification: dict[str, Any]
+    diagnostics: dict[str, dict[str, Any]] | None  # per architecture, or None without --diagnostics
+    runs: dict[str, dict[int, Run]] | None  # every seed, or None without --runs
+    analysis: dict[str, Any] | None  # imdb_rnn.analysis.analyse(runs)
+
+
+def load_report_data(inputs: ReportInputs, params: Params) -> ReportData:
+    """Read and check every input; one clear error naming the stage to rerun when one is missing."""
+    archs = params.train.archs
     summary = _load_json(inputs.summary, "summarize")
-    metrics = {arch: _load_json(inputs.metrics / f"{arch}.json", "summarize") for arch in params.train.archs}
-    for arch in params.train.archs:
+    metrics = {arch: _load_json(inputs.metrics / f"{arch}.json", "summarize") for arch in archs}
+    for arch in archs:
         if arch not in summary:
             raise UserError(f"{inputs.summary} has no entry for {arch}; rerun stage `summarize`")
         if metrics[arch]["epochs"] != params.train.epochs:
@@ -299,50 +312,62 @@ def build_context(inputs: ReportInputs, params: Params, runs: Mapping[str, Any] 
                 f"{inputs.metrics / f'{arch}.json'} is from a {metrics[arch]['epochs']}-epoch run but train.epochs is "
                 f"{params.train.epochs} in {inputs.params}; rerun stages `train` and `summarize`"
             )
-    data = _load_json(inputs.data_stats, "prepare")
-    embedding = _load_json(inputs.embedding_stats, "embed")
-    verification = _load_json(inputs.verification, "gradcheck")
-    part1 = _part1(params, data, embedding, metrics, summary)
-    models = _models(params, inputs, summary, metrics)
+    runs = load_runs(inputs.runs, archs, params.train.all_seeds) if inputs.runs is not None else None
+    return ReportData(
+        summary=summary,
+        metrics=metrics,
+        histories={arch: read_history(inputs.history / f"{arch}.csv") for arch in archs},
+        data_stats=_load_json(inputs.data_stats, "prepare"),
+        embedding_stats=_load_json(inputs.embedding_stats, "embed"),
+        verification=_load_json(inputs.verification, "gradcheck"),
+        diagnostics=(
+            {arch: _load_json(inputs.diagnostics / f"{arch}.json", "diagnose") for arch in archs} if inputs.diagnostics is not None else None
+        ),
+        runs=runs,
+        analysis=analyse(runs) if runs is not None else None,
+    )
+
+
+def build_context(inputs: ReportInputs, params: Params, data: ReportData | None = None) -> dict[str, Any]:
+    """The one context both templates render: every number already formatted as text.
+
+    ``data`` is read from ``inputs`` (:func:`load_report_data`) when not given.
+    """
+    data = load_report_data(inputs, params) if data is None else data
+    part1 = _part1(params, data.data_stats, data.embedding_stats, data.metrics, data.summary)
+    models = _models(params, inputs, data.summary, data.metrics)
     findings = None
-    if runs is None and inputs.runs is not None:
-        runs = load_runs(inputs.runs, params.train.archs, params.train.all_seeds)
-    if runs is not None:
-        diagnostics = load_diagnostics(inputs, params.train.archs) if inputs.diagnostics is not None else None
-        analysis = analyse(runs)
-        findings = findings_context(params, runs, analysis, diagnostics)
-        findings["analysis"] = analysis  # the raw numbers, for the length figure
+    if data.runs is not None and data.analysis is not None:
+        findings = findings_context(params, data.runs, data.analysis, data.diagnostics)
         findings["length_pdf"] = TexRaw(findings["length_pdf"])
+    provenance = _provenance(
+        params, data.data_stats, data.embedding_stats, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params
+    )
     return {
         "findings": findings,
         "report": params.report.model_dump(),
         "part1": part1,
         "models": models,
         "table": {"columns": list(TABLE_COLUMNS), "caption": "Results"},
-        "part2": part2_context(verification),
+        "part2": part2_context(data.verification),
         # A file name LaTeX reads, not text it prints: escaping its "_" would change it.
         "figure": {"png": f"figures/{FIGURE}.png", "pdf": TexRaw(f"figures/{FIGURE}.pdf"), "seed": part1["primary_seed"]},
-        "provenance": _provenance(params, data, embedding, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params),
-        "diagnosis": _diagnosis(params, inputs, metrics) if inputs.diagnostics is not None else None,
+        "provenance": provenance,
+        "diagnosis": _diagnosis(params, data) if data.diagnostics is not None else None,
     }
-
-
-def load_diagnostics(inputs: ReportInputs, archs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The diagnose stage's gradient profile of each architecture."""
-    assert inputs.diagnostics is not None
-    return {arch: _load_json(inputs.diagnostics / f"{arch}.json", "diagnose") for arch in archs}
 
 
 def _ratio(value: float) -> str:
     return sci(value, 2)
 
 
-def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any]) -> dict[str, Any]:
+def _diagnosis(params: Params, data: ReportData) -> dict[str, Any]:
     """Section 3.1: gradient flow by position, beside what the learning curves show."""
-    profiles = load_diagnostics(inputs, params.train.archs)
+    assert data.diagnostics is not None
+    profiles = data.diagnostics
     rows = []
     for arch in params.train.archs:
-        doc, history = profiles[arch], read_history(inputs.history / f"{arch}.csv")
+        doc, history = profiles[arch], data.histories[arch]
         norms = history.get("rnn_grad_norm_mean")
         rows.append(
             {
@@ -364,7 +389,7 @@ def _diagnosis(params: Params, inputs: ReportInputs, metrics: Mapping[str, Any])
         "length": first["length"],
         "reviews": first["reviews"],
         "edge": first["edge"],
-        "seed": metrics[params.train.archs[0]]["seed"],
+        "seed": data.metrics[params.train.archs[0]]["seed"],
         "png": f"figures/{GRADIENT_FIGURE}.png",
         "pdf": TexRaw(f"figures/{GRADIENT_FIGURE}.pdf"),
     }
@@ -405,30 +430,29 @@ def render(context: Mapping[str, Any]) -> dict[str, str]:
 
 
 def write_report(inputs: ReportInputs, out: str | os.PathLike[str]) -> dict[str, Path]:
-    """Render ``report.md``, ``report.tex`` and the learning-curve figure under ``out``."""
+    """Render ``report.md``, ``report.tex``, the figures, the tables and ``params.yaml`` under ``out``."""
     out = Path(out)
     params = load_params(inputs.params)
-    runs = load_runs(inputs.runs, params.train.archs, params.train.all_seeds) if inputs.runs is not None else None
-    context = build_context(inputs, params, runs)
-    histories = {arch: read_history(inputs.history / f"{arch}.csv") for arch in params.train.archs}
+    data = load_report_data(inputs, params)
+    context = build_context(inputs, params, data)
     figures = [out / context["figure"]["png"], out / context["figure"]["pdf"]]
     # matplotlib reads $…$ in a label as math: a title is text, so its dollars are escaped.
     titles = {a: params.models[a].title.replace("$", r"\$") for a in params.train.archs}
     written = {"md": out / "report.md", "tex": out / "report.tex", "png": figures[0], "pdf": figures[1]}
-    if runs is not None:
-        plot_seed_curves(runs, titles, figures)
+    if data.runs is not None and data.analysis is not None:
+        plot_seed_curves(data.runs, titles, figures)
         length = [out / context["findings"]["length_png"], out / context["findings"]["length_pdf"]]
-        plot_length_accuracy(context["findings"]["analysis"], titles, length)
+        plot_length_accuracy(data.analysis, titles, length)
         written.update({"length_png": length[0], "length_pdf": length[1]})
     else:
-        plot_learning_curves(histories, titles, figures)
+        plot_learning_curves(data.histories, titles, figures)
+    if data.diagnostics is not None:
+        flow = [out / context["diagnosis"]["png"], out / context["diagnosis"]["pdf"]]
+        plot_gradient_flow(data.diagnostics, titles, flow)
+        written.update({"gradient_png": flow[0], "gradient_pdf": flow[1]})
     # The exact params this report was rendered with: the hash it prints is this file's.
     written["params"] = out / "params.yaml"
     write_bytes(written["params"], inputs.params.read_bytes())
-    if context["diagnosis"] is not None:
-        flow = [out / context["diagnosis"]["png"], out / context["diagnosis"]["pdf"]]
-        plot_gradient_flow(load_diagnostics(inputs, params.train.archs), titles, flow)
-        written.update({"gradient_png": flow[0], "gradient_pdf": flow[1]})
     texts = render(context)
     write_text(written["md"], texts["md"])
     write_text(written["tex"], texts["tex"])
