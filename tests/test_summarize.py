@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.summarize import STD_DEFINITION, run_dir, summarize
+from imdb_rnn.records import run_dir
+from imdb_rnn.summarize import STD_DEFINITION, summarize
 
 from conftest import load_script
 from fake_results import ARCHS, CODE_VERSIONS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs

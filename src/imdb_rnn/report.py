@@ -43,6 +43,7 @@ from .figures import plot_gradient_flow, plot_learning_curves, plot_length_accur
 from .fileio import read_json, write_bytes, write_text
 from .findings import findings_context
 from .provenance import code_version
+from .records import CONTRACT_HISTORY_COLUMNS
 from .report_part2 import part2_context
 from .reportfmt import TexRaw, count, join_and, number_text, percent, sci, seconds_text, tex_finalize
 from .vocab import TOKEN_PATTERN
@@ -88,7 +89,7 @@ def _load_text(path: Path, stage: str) -> str:
 def read_history(path: Path) -> dict[str, list[float]]:
     """One list per column of a ``history.csv``."""
     rows = list(csv.DictReader(_load_text(path, "summarize").splitlines()))
-    columns = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc")
+    columns = CONTRACT_HISTORY_COLUMNS[:5]  # all but seconds
     if not rows or any(c not in rows[0] for c in columns):
         raise UserError(f"{path} has no rows or lacks one of {', '.join(columns)}; rerun stages `train` and `summarize`")
     history = {c: [float(row[c]) for row in rows] for c in columns}

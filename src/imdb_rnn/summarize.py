@@ -33,19 +33,11 @@ from typing import Any
 
 from .errors import UserError
 from .fileio import read_json, write_bytes, write_json
+from .records import CONTRACT_HISTORY_COLUMNS, HISTORY, METRICS, STRUCTURE, run_dir
 
-METRICS = "metrics.json"
-HISTORY = "history.csv"
-STRUCTURE = "model.txt"
-# The contract's columns (DESIGN.md §5), first; the train stage adds more after them.
-HISTORY_HEADER = "epoch,train_loss,train_acc,valid_loss,valid_acc,seconds"
+HISTORY_HEADER = ",".join(CONTRACT_HISTORY_COLUMNS)
 REQUIRED_METRICS = ("test_acc", "valid_acc", "rnn_params", "train_seconds")
 STD_DEFINITION = "sample standard deviation over seeds (ddof=1); 0.0 when n = 1"
-
-
-def run_dir(runs: str | os.PathLike[str], arch: str, seed: int) -> Path:
-    """The folder one training run writes: ``<runs>/<arch>/seed<k>``."""
-    return Path(runs) / arch / f"seed{seed}"
 
 
 def _require(path: Path, arch: str, seed: int) -> Path:
