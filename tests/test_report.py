@@ -272,7 +272,7 @@ def test_figure_and_provenance(md: str, rendered: tuple[ReportInputs, Path]) -> 
     assert f"| Trained at commit | `{CODE_VERSIONS[0]}`, `{CODE_VERSIONS[1]}` |" in md
     # the printed hash is that of the params file written beside the report, byte for byte the input
     assert (out / "params.yaml").read_bytes() == rendered[0].params.read_bytes()
-    assert f"sha256 `{hashlib.sha256((out / 'params.yaml').read_bytes()).hexdigest()[:16]}…`" in md
+    assert f"sha256 `{hashlib.sha256((out / 'params.yaml').read_bytes()).hexdigest()[:16]}`…" in md
     assert "| Data | IMDB archive `" in md and "(sha256 `" in md
     assert "| Wall time | prepare 15.6 s (reading the archive 3.6 s); embed 91.2 s |" in md
     assert "| | train 2-level bi-LSTM: 100.0 s (210.0 s over 2 seeds) |" in md
@@ -500,3 +500,29 @@ def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
     assert r"2-level bi-LSTM & 1,446,400 & 1,446,400 & $87.50$ & 85.81 \\" in texts["tex"]
     assert "1,502 tokens: all 1,500 distinct training tokens (fewer than the cap of 25,000) plus" in texts["md"]
     assert "the 25,000 most frequent" not in texts["md"]
+
+
+def test_every_shared_paragraph_is_printed_by_both_formats(rendered: tuple[ReportInputs, Path]) -> None:
+    # Written once in templates/prose.j2: each paragraph, converted, appears whole in both outputs.
+    from imdb_rnn.report import provenance_rows, shared_prose
+    from imdb_rnn.reportfmt import prose_latex, prose_markdown
+
+    inputs, out = rendered
+    context = build_context(inputs, load_params(inputs.params))
+    md, tex = (out / "report.md").read_text(), (out / "report.tex").read_text()
+    prose = shared_prose(context)
+    assert {"part1_intro", "setup_data", "numbers_intro", "discussion_rnn", "discussion_lstm", "gradient_flow", "part2_checks"} <= set(prose)
+    for name, text in prose.items():
+        assert prose_markdown(text) in md, name
+        assert prose_latex(text) in tex, name
+    for label, text in provenance_rows(context["provenance"]):
+        if label != "Rendered":  # the clock moved on since the fixture rendered
+            assert prose_markdown(text) in md and prose_latex(text) in tex, label
+
+
+def test_prose_markup_becomes_latex_and_values_are_never_read_as_markup() -> None:
+    from imdb_rnn.reportfmt import mark_value, prose_latex, prose_markdown
+
+    text = f"**Data:** `data.limit` is *off*; $\\ln 2 = {mark_value('0.6931')}$ and the title {mark_value('A $5 *model*_x 50%')}."
+    assert prose_markdown(text) == "**Data:** `data.limit` is *off*; $\\ln 2 = 0.6931$ and the title A $5 *model*_x 50%."
+    assert prose_latex(text) == r"\textbf{Data:} \texttt{data.limit} is \emph{off}; $\ln 2 = 0.6931$ and the title A \$5 *model*\_x 50\%."

@@ -87,3 +87,52 @@ def sci(value: float, digits: int = 2) -> str:
     if -2 <= power < 3:
         return f"{value:.{max(0, digits - 1 - power)}f}"
     return f"{mantissa} × 10{str(power).translate(SUPERSCRIPTS)}"
+
+
+# ---------------------------------------------------------------------------- shared prose
+# A paragraph both templates print is written once, in templates/prose.j2, in a light markup:
+# **bold**, *emphasis*, `code`, $math$ (LaTeX, left as is in both formats). Markdown shows it as
+# written; LaTeX gets it converted. Values interpolated into it arrive wrapped in VALUE_OPEN /
+# VALUE_CLOSE, so a title with a $ or a * in it is printed, never read as markup.
+VALUE_OPEN, VALUE_CLOSE = "\ue000", "\ue001"
+_VALUE = f"{VALUE_OPEN}[^{VALUE_CLOSE}]*{VALUE_CLOSE}"
+_PROSE_TOKEN = re.compile(
+    rf"(?P<value>{_VALUE})"
+    rf"|(?P<math>\$(?:[^$\n{VALUE_OPEN}]|{_VALUE})+\$)"
+    rf"|\*\*(?P<bold>(?:[^*{VALUE_OPEN}]|{_VALUE})+)\*\*"
+    rf"|(?<![\w*])\*(?P<emph>(?:[^*\s{VALUE_OPEN}]|{_VALUE})(?:[^*{VALUE_OPEN}]|{_VALUE})*)\*"
+    rf"|`(?P<code>(?:[^`{VALUE_OPEN}]|{_VALUE})+)`"
+)
+
+
+def mark_value(value: Any) -> str:
+    """What a prose template's ``{{ value }}`` prints: the value, fenced as data."""
+    return f"{VALUE_OPEN}{value}{VALUE_CLOSE}"
+
+
+def _unfence(text: str) -> str:
+    return text.replace(VALUE_OPEN, "").replace(VALUE_CLOSE, "")
+
+
+def prose_markdown(text: str) -> str:
+    """Shared prose as Markdown: the markup is Markdown already."""
+    return _unfence(text)
+
+
+def prose_latex(text: str) -> TexRaw:
+    """Shared prose as LaTeX: markup converted, everything else escaped, math left as written."""
+    out, position = [], 0
+    for match in _PROSE_TOKEN.finditer(text):
+        out.append(tex_escape(text[position : match.start()]))
+        position = match.end()
+        kind = match.lastgroup
+        inner = match.group(kind)
+        if kind == "value":
+            out.append(tex_escape(_unfence(inner)))
+        elif kind == "math":
+            out.append(_unfence(inner))
+        else:
+            command = {"bold": r"\textbf", "emph": r"\emph", "code": r"\texttt"}[kind]
+            out.append(f"{command}{{{prose_latex(inner)}}}")
+    out.append(tex_escape(text[position:]))
+    return TexRaw("".join(out))
