@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_rnn.stagedeps import code_deps
+from imdb_rnn.stagedeps import RESOURCES, code_deps
 
 from conftest import load_script
 
@@ -34,6 +34,74 @@ def test_imports_are_followed_through_modules_and_inside_functions(tmp_path):
     assert deps == ["workflow/scripts/s.py"] + [f"src/imdb_rnn/{m}.py" for m in "abcde"]
 
 
+def _package(tmp_path: Path, files: dict[str, str]) -> None:
+    """A synthetic src/imdb_rnn with ``files`` (paths under it -> text)."""
+    for name, text in {"__init__.py": "", **files}.items():
+        path = tmp_path / "src" / "imdb_rnn" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+SUBPACKAGE = {
+    "errors.py": "",
+    "fileio.py": "",
+    "other.py": "",
+    "sub/__init__.py": "from .derive import y\nfrom .doc import run\n",
+    "sub/derive.py": "from ..errors import UserError\n",
+    "sub/doc.py": "def run():\n    from . import numeric\n",
+    "sub/numeric.py": "from .. import fileio\n",
+    "sub/unused.py": "",
+}
+SUBPACKAGE_DEPS = [f"src/imdb_rnn/{m}.py" for m in ("errors", "fileio", "sub/__init__", "sub/derive", "sub/doc", "sub/numeric")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import imdb_rnn.sub\n",
+        "from imdb_rnn import sub\n",
+        "from imdb_rnn.sub import run\n",
+        "def f():\n    from imdb_rnn.sub import y, run\n",
+    ],
+)
+def test_a_subpackage_is_its_init_and_the_submodules_it_imports(tmp_path, line):
+    _package(tmp_path, SUBPACKAGE)
+    (tmp_path / "s.py").write_text(line)
+    assert code_deps("s.py", root=tmp_path) == ["s.py", *SUBPACKAGE_DEPS]
+
+
+def test_relative_imports_reach_a_subpackage_and_a_submodule_loads_its_package(tmp_path):
+    _package(tmp_path, {**SUBPACKAGE, "a.py": "from .sub import run\n", "b.py": "import imdb_rnn.sub.numeric\n"})
+    (tmp_path / "s.py").write_text("from imdb_rnn import a\n")
+    assert code_deps("s.py", root=tmp_path) == ["s.py", "src/imdb_rnn/a.py", *SUBPACKAGE_DEPS]
+    # importing only a submodule still runs (so depends on) the package's __init__ and its imports
+    (tmp_path / "s.py").write_text("from imdb_rnn import b\n")
+    assert code_deps("s.py", root=tmp_path) == ["s.py", "src/imdb_rnn/b.py", *SUBPACKAGE_DEPS]
+
+
+@pytest.mark.parametrize(
+    ("line", "missing"),
+    [
+        ("from imdb_rnn.sub.nowhere import x\n", "imdb_rnn.sub.nowhere"),
+        ("from imdb_rnn.sub import nowhere\n", "imdb_rnn.sub.nowhere"),
+        ("from imdb_rnn import nowhere\n", "imdb_rnn.nowhere"),
+    ],
+)
+def test_a_name_neither_a_module_nor_bound_in_its_package_is_an_error(tmp_path, line, missing):
+    _package(tmp_path, SUBPACKAGE)
+    (tmp_path / "s.py").write_text(line)
+    with pytest.raises(FileNotFoundError, match=missing.replace(".", r"\.")):
+        code_deps("s.py", root=tmp_path)
+
+
+def test_resources_follow_their_module(tmp_path):
+    _package(tmp_path, {"report.py": "from .sub import run\n", **SUBPACKAGE})
+    (tmp_path / "s.py").write_text("from imdb_rnn.report import x\n")
+    deps = code_deps("s.py", root=tmp_path)
+    assert deps[:2] == ["s.py", "src/imdb_rnn/errors.py"] and "src/imdb_rnn/report.py" in deps
+    assert deps[-len(RESOURCES["report"]) :] == list(RESOURCES["report"])
+
+
 def test_an_import_of_a_missing_module_is_an_error(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("from imdb_rnn.nowhere import x\n")
@@ -48,12 +116,14 @@ def test_every_module_a_stage_program_loads_is_declared(stage):
     # a subset of what stagedeps finds, which also sees imports made inside functions.
     script = f"workflow/scripts/{stage}.py"
     probe = (
-        f"import json, runpy, sys\n"
+        f"import json, pathlib, runpy, sys\n"
         f"runpy.run_path({script!r}, run_name='probe')\n"  # not __main__: imports only, runs nothing
-        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith('imdb_rnn.'))))"
+        # each module's file (a subpackage's __init__.py), from the repository root
+        f"print(json.dumps(sorted(pathlib.Path(m.__file__).resolve().relative_to(pathlib.Path.cwd().resolve()).as_posix() "
+        f"for name, m in list(sys.modules.items()) if name.startswith('imdb_rnn.'))))"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    loaded = {f"src/imdb_rnn/{name.split('.')[1]}.py" for name in json.loads(done.stdout.strip().splitlines()[-1])}
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     declared = set(code_deps(script, root=ROOT))
     assert loaded - declared == set()
     # and nothing declared that the program never loads (stale entries rerun stages for nothing)

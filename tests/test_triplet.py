@@ -412,7 +412,7 @@ def test_cli_wrong_published_answer_warns_and_exits_zero(tmp_path: Path, cli_mai
 
 def test_cli_numeric_failure_exits_non_zero(tmp_path: Path, cli_main, monkeypatch, capsys, derivation) -> None:
     bad = _with(derivation, "q6", ("f3",), f3)
-    monkeypatch.setattr(triplet, "derive", lambda problem: bad)
+    monkeypatch.setattr(triplet.document, "derive", lambda problem: bad)  # where verify looks it up
     out = tmp_path / "v.json"
     with pytest.raises(SystemExit) as info:
         run_cli(cli_main, ["--out", str(out), "--points", "1"])

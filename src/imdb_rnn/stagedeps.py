@@ -5,9 +5,11 @@
     # ["workflow/scripts/train.py", "src/imdb_rnn/batching.py", "src/imdb_rnn/config.py", ...]
 
 A stage must rerun when any module its program imports changes, directly or through another
-module, including imports made inside a function. The Snakefile (workflow/rules/common.smk)
-declares exactly this list as each rule's code input; dvc.yaml, which cannot run Python,
-carries the same lists, and tests/test_dag.py fails when they differ from this function's.
+module, including imports made inside a function. A subpackage (``imdb_rnn.triplet``) counts
+as its ``__init__.py`` and every submodule it imports, each listed as its own file. The
+Snakefile (workflow/rules/common.smk) declares exactly this list as each rule's code input;
+dvc.yaml, which cannot run Python, carries the same lists, and tests/test_dag.py fails when
+they differ from this function's.
 Files a module reads at run time (the report's templates) are listed in :data:`RESOURCES`.
 """
 
@@ -18,59 +20,119 @@ from pathlib import Path
 
 PACKAGE = "imdb_rnn"
 SOURCE = Path("src") / PACKAGE
-# Files a module reads at run time, which its imports do not show (paths from the repository root).
+# Files a module reads at run time, which its imports do not show: module (dotted under the
+# package, e.g. "report" or "triplet.problem") -> paths from the repository root.
 RESOURCES = {
     "report": (
         "src/imdb_rnn/templates/report.md.j2",
         "src/imdb_rnn/templates/report.tex.j2",
+        "src/imdb_rnn/templates/prose.j2",
         "src/imdb_rnn/templates/original_values.yaml",
     ),
 }
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """The package's modules that ``path`` imports anywhere in its body (top-level names)."""
-    own_package = path.parent.name == PACKAGE
-    found: set[str] = set()
+def _module_path(root: Path, name: str) -> Path | None:
+    """The file of package module ``name`` (dotted, under the package: ``fileio``, ``triplet``,
+    ``triplet.numeric``): a subpackage's ``__init__.py`` or a module's ``.py``; None if neither."""
+    base = root / SOURCE / Path(*name.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(path: Path, package: str | None) -> list[tuple[str, tuple[str, ...]]]:
+    """Each import of the package in ``path``, anywhere in its body: (module, names), the module
+    dotted under the package ("" is the package itself) and the names a ``from`` import takes
+    from it. ``package`` is the dotted name of the package ``path`` belongs to ("" for the top
+    one), which relative imports start from; None outside the package (they are ignored)."""
+    found: list[tuple[str, tuple[str, ...]]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if parts[0] == PACKAGE and len(parts) > 1:
-                    found.add(parts[1])
+                if parts[0] == PACKAGE:
+                    found.append((".".join(parts[1:]), ()))
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 1 and own_package:
-                base = node.module
-            elif node.level == 0 and node.module and node.module.split(".")[0] == PACKAGE:
-                base = node.module.split(".", 1)[1] if "." in node.module else None
-            else:
-                continue
-            if base is not None:
-                found.add(base.split(".")[0])
-            else:  # from imdb_rnn import x / from . import x
-                found.update(alias.name for alias in node.names)
+            names = tuple(alias.name for alias in node.names)
+            if node.level:
+                parts = package.split(".") if package else []
+                if package is None or node.level - 1 > len(parts):
+                    continue
+                parts = parts[: len(parts) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+                found.append((".".join(parts), names))
+            elif node.module and node.module.split(".")[0] == PACKAGE:
+                found.append((node.module.partition(".")[2], names))
+    return found
+
+
+def _bound_names(path: Path) -> set[str] | None:
+    """Names a module binds at its top level; None when a star import makes that unknowable."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                return None
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+    return names
+
+
+def _with_parents(name: str) -> set[str]:
+    """``name`` and the packages above it (importing ``a.b`` runs ``a``), without the top one."""
+    parts = name.split(".") if name else []
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+def _resolve(root: Path, importer: Path, imports: list[tuple[str, tuple[str, ...]]]) -> set[str]:
+    """The package modules ``imports`` (of ``importer``) load: each module with its packages,
+    and each name taken from a package that is a submodule of it. A module that does not
+    exist, or a name that is neither a submodule nor bound in its package, raises
+    ``FileNotFoundError``."""
+    where = importer.relative_to(root).as_posix() if importer.is_relative_to(root) else str(importer)
+    found: set[str] = set()
+    for module, names in imports:
+        path = root / SOURCE / "__init__.py" if not module else _module_path(root, module)
+        if module and path is None:
+            raise FileNotFoundError(f"{where} imports {PACKAGE}.{module}, but {SOURCE.as_posix()}/{module.replace('.', '/')}.py does not exist")
+        found |= _with_parents(module)
+        if path is None or path.name != "__init__.py":
+            continue  # names from a plain module are its attributes
+        bound = _bound_names(path) if path.is_file() else set()
+        for name in names:
+            submodule = f"{module}.{name}" if module else name
+            if _module_path(root, submodule) is not None:
+                found |= _with_parents(submodule)
+            elif bound is not None and name not in bound:
+                raise FileNotFoundError(f"{where} imports {PACKAGE}.{submodule}, but it is neither a module nor a name {path.name} binds")
     return found
 
 
 def code_deps(script: str | Path, root: str | Path = ".") -> list[str]:
     """``script`` and every package module (and resource) it runs, transitively, as repo paths.
 
-    The script comes first, then the modules in name order. Raises ``FileNotFoundError`` for an
-    imported module that does not exist.
+    A subpackage counts as its ``__init__.py`` and the submodules it imports. The script comes
+    first, then the modules' files in path order, then the resources. Raises
+    ``FileNotFoundError`` for an imported module that does not exist.
     """
     root = Path(root)
     seen: set[str] = set()
-    todo = sorted(_imported_modules(root / script))
+    todo = sorted(_resolve(root, root / script, _imports(root / script, None)))
     while todo:
         name = todo.pop()
-        if name in seen or name == "__init__":
+        if name in seen:
             continue
         seen.add(name)
-        module = root / SOURCE / f"{name}.py"
-        if not module.is_file():
-            raise FileNotFoundError(f"{script} imports {PACKAGE}.{name}, but {module} does not exist")
-        todo.extend(sorted(_imported_modules(module) - seen))
-    paths = [f"{SOURCE.as_posix()}/{name}.py" for name in sorted(seen)]
+        path = _module_path(root, name)
+        assert path is not None  # _resolve checked it
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        todo.extend(sorted(_resolve(root, path, _imports(path, package)) - seen))
+    paths = sorted(_module_path(root, name).relative_to(root).as_posix() for name in seen)
     for name in sorted(seen):
         paths.extend(RESOURCES.get(name, ()))
     return [Path(script).as_posix(), *paths]

@@ -25,6 +25,7 @@ the published run pinned them before numpy and torch load: the CLI does it from 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,18 +165,13 @@ def verify_published(
     report=print,
 ) -> list[Check]:
     """Run every check (see the module docstring); ``report`` gets each line as it is decided."""
-    from .embeddings import embed
-    from .fileio import read_json
-    from .fingerprint import EARLY_BATCHES
-    from .numerics import numeric_settings
-    from .prepare import prepare
-    from .threads import configure_cpu
-    from .training import early_fingerprint
-    from .trainio import TrainData, load_embedding
+    # The modules the checks run, loaded first (numpy and torch with them): numeric_settings
+    # reads the kernels of the libraries already loaded.
+    from . import embeddings, fileio, fingerprint, numerics, prepare, threads, training, trainio  # noqa: F401
 
     lock = load_lock(lock_path)
     params = published_params(lock, str(lock_path))
-    here = numeric_settings(setting)
+    here = numerics.numeric_settings(setting)
     checks: list[Check] = []
 
     def record(check: Check) -> Check:
@@ -188,7 +184,7 @@ def verify_published(
     runs_metrics: dict[str, dict[str, Any] | None] = {}
     for arch in archs:
         path = runs / arch / f"seed{seed}" / "metrics.json"
-        runs_metrics[arch] = read_json(path) if path.exists() else None
+        runs_metrics[arch] = fileio.read_json(path) if path.exists() else None
     published_env = next((m.get("numerics") for m in runs_metrics.values() if m and m.get("numerics")), None)
     differences = environment_differences(published_env, here)
     record(
@@ -198,27 +194,48 @@ def verify_published(
             "; ".join(differences) or f"{here['cpu']}, torch {here['packages']['torch']}",
         )
     )
-
-    data_paths = lock_outs(lock, "prepare")
-    archive_md5 = lock_outs(lock, "download")
     if not archive.exists():
         record(Check("archive", None, f"{archive} is missing; run the download stage (snakemake --cores 1 {archive})"))
         return checks
-    published_archive = next(iter(archive_md5.values()), None)
+    record(_archive_check(lock, archive, params))
+    start = _starting_point(lock, params, archive, work, workspace, record)
+    cause = _likely_cause(differences, published_env, here)
+    for arch in archs:
+        record(_training_check(params, arch, runs_metrics[arch], start, runs, batches, cause))
+    return checks
+
+
+def _archive_check(lock: dict[str, Any], archive: Path, params: Params) -> Check:
+    """The archive's md5 against the download stage's in the lock."""
+    published_archive = next(iter(lock_outs(lock, "download").values()), None)
     got = md5_file(archive)
-    record(
-        Check(
-            "archive",
-            got == published_archive,
-            ""
-            if got == published_archive
-            else f"md5 {got[:12]}… here, {str(published_archive)[:12]}… published ({params.data.url}, sha256 {params.data.sha256[:12]}…)",
-        )
+    return Check(
+        "archive",
+        got == published_archive,
+        ""
+        if got == published_archive
+        else f"md5 {got[:12]}… here, {str(published_archive)[:12]}… published ({params.data.url}, sha256 {params.data.sha256[:12]}…)",
     )
+
+
+def _starting_point(
+    lock: dict[str, Any],
+    params: Params,
+    archive: Path,
+    work: Path,
+    workspace: Path,
+    record: Callable[[Check], Check],
+) -> tuple[Path | None, Path | None]:
+    """Recompute the prepared data and the word vectors, recording a check of each, and return
+    the published starting point of training: (prepared data folder, word vectors), the
+    recomputed files where they matched, else the workspace's copies (e.g. from `dvc pull`)
+    where those match the lock, else None."""
+    from .embeddings import embed
+    from .prepare import prepare
 
     prepared = work / "prepared"
     prepare(params.data, archive, prepared, work / "data-stats.json")
-    expected_data = {Path(path).name: md5 for path, md5 in data_paths.items() if Path(path).name in PREPARED_FILES}
+    expected_data = {Path(path).name: md5 for path, md5 in lock_outs(lock, "prepare").items() if Path(path).name in PREPARED_FILES}
     data_check = record(_compare_files("prepared data", {name: prepared / name for name in PREPARED_FILES}, expected_data))
 
     embedding_out = lock_outs(lock, "embed")
@@ -227,56 +244,63 @@ def verify_published(
     embedding_md5 = next((md5 for path, md5 in embedding_out.items() if path.endswith(".npy")), "")
     vectors_check = record(_compare_files("word vectors", {"embedding.npy": embedding_path}, {"embedding.npy": embedding_md5}))
 
-    # The published starting point: the recomputed files where they matched, else the
-    # workspace's copies (e.g. from `dvc pull`) where those match the lock.
-    data_dir, vectors = prepared, embedding_path
+    data_dir: Path | None = prepared
+    vectors: Path | None = embedding_path
     if not data_check.ok:
         local = workspace / "data" / "prepared"
         data_dir = local if all((local / n).exists() and md5_file(local / n) == expected_data.get(n) for n in PREPARED_FILES) else None
     if not vectors_check.ok:
         local_vectors = workspace / next((p for p in embedding_out if p.endswith(".npy")), "data/embeddings/embedding.npy")
         vectors = local_vectors if local_vectors.exists() and md5_file(local_vectors) == embedding_md5 else None
+    return data_dir, vectors
 
-    for arch in archs:
-        name = f"training {arch} (seed {seed})"
-        metrics = runs_metrics[arch]
-        early = (metrics or {}).get("fingerprints", {}).get("early")
-        if metrics is None:
-            record(Check(name, None, f"no published run at {runs / arch / f'seed{seed}'}"))
-            continue
-        if not early:
-            record(
-                Check(
-                    name,
-                    None,
-                    f"the published run records no fingerprints (trained at {str(metrics.get('code_version'))[:12]}, "
-                    "before they existed); republish it",
-                )
-            )
-            continue
-        if data_dir is None or vectors is None:
-            record(
-                Check(
-                    name, None, "no copy of the published starting point (prepared data and word vectors differ, see above; `dvc pull` fetches them)"
-                )
-            )
-            continue
-        data = TrainData.load(data_dir)
-        # The pipeline always starts training from the embed stage's matrix (N(0, 1) rows for
-        # embedding.init: random), so verify does too.
-        embedding = load_embedding(vectors)
-        threads = int(metrics.get("threads", 1))
-        configure_cpu(threads)
-        count = int(early["batches"]) if batches is None else min(batches, int(early["batches"]))
-        if count != int(early["batches"]):
-            record(Check(name, None, f"--batches {batches} is below the published {early['batches']}; nothing to compare"))
-            continue
-        _, fingerprint = early_fingerprint(
-            params.models[arch], params.train, data, seed=seed, embedding=embedding, batches=count or EARLY_BATCHES, desc=f"verify {arch}"
+
+def _training_check(
+    params: Params,
+    arch: str,
+    metrics: dict[str, Any] | None,
+    start: tuple[Path | None, Path | None],
+    runs: Path,
+    batches: int | None,
+    cause: str,
+) -> Check:
+    """Train the first batches of ``arch`` from the published starting point ``start`` and
+    compare the weights' fingerprint with the published run's (``metrics``)."""
+    from .fingerprint import EARLY_BATCHES
+    from .threads import configure_cpu
+    from .training import early_fingerprint
+    from .trainio import TrainData, load_embedding
+
+    seed = params.train.seed
+    name = f"training {arch} (seed {seed})"
+    early = (metrics or {}).get("fingerprints", {}).get("early")
+    if metrics is None:
+        return Check(name, None, f"no published run at {runs / arch / f'seed{seed}'}")
+    if not early:
+        return Check(
+            name,
+            None,
+            f"the published run records no fingerprints (trained at {str(metrics.get('code_version'))[:12]}, before they existed); republish it",
         )
-        same = fingerprint == early["state"]
-        detail = f"weights after {count} batches on {threads} thread(s)"
-        if not same:
-            detail += f": {fingerprint[:12]}… here, {early['state'][:12]}… published; {_likely_cause(differences, published_env, here)}"
-        record(Check(name, same, detail))
-    return checks
+    data_dir, vectors = start
+    if data_dir is None or vectors is None:
+        return Check(
+            name, None, "no copy of the published starting point (prepared data and word vectors differ, see above; `dvc pull` fetches them)"
+        )
+    data = TrainData.load(data_dir)
+    # The pipeline always starts training from the embed stage's matrix (N(0, 1) rows for
+    # embedding.init: random), so verify does too.
+    embedding = load_embedding(vectors)
+    threads = int(metrics.get("threads", 1))
+    configure_cpu(threads)
+    count = int(early["batches"]) if batches is None else min(batches, int(early["batches"]))
+    if count != int(early["batches"]):
+        return Check(name, None, f"--batches {batches} is below the published {early['batches']}; nothing to compare")
+    _, fingerprint = early_fingerprint(
+        params.models[arch], params.train, data, seed=seed, embedding=embedding, batches=count or EARLY_BATCHES, desc=f"verify {arch}"
+    )
+    same = fingerprint == early["state"]
+    detail = f"weights after {count} batches on {threads} thread(s)"
+    if not same:
+        detail += f": {fingerprint[:12]}… here, {early['state'][:12]}… published; {cause}"
+    return Check(name, same, detail)

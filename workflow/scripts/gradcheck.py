@@ -7,7 +7,7 @@ Derives every gradient with sympy, checks it against torch autograd, central fin
 differences and ``torch.autograd.gradcheck`` (float64, scalar and vector embeddings), and
 judges each of the original report's published answers, and writes every form the report
 prints (LaTeX included), so the report parses nothing back. The JSON's keys are described in
-the docstring of ``imdb_rnn.triplet``; its schema is the TypedDict
+the docstring of ``imdb_rnn.triplet.schema``; its schema is the TypedDict
 ``imdb_rnn.triplet.VerificationDoc``, which tests/test_triplet.py checks a document against.
 
 Exit status: 0 when every numeric check passes, even if a published answer disagrees with
