@@ -504,7 +504,7 @@ def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
 
 def test_every_shared_paragraph_is_printed_by_both_formats(rendered: tuple[ReportInputs, Path]) -> None:
     # Written once in templates/prose.j2: each paragraph, converted, appears whole in both outputs.
-    from imdb_rnn.report import provenance_rows, shared_prose
+    from imdb_rnn.rendering import provenance_rows, shared_prose
     from imdb_rnn.reportfmt import prose_latex, prose_markdown
 
     inputs, out = rendered

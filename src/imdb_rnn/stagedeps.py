@@ -23,11 +23,11 @@ SOURCE = Path("src") / PACKAGE
 # Files a module reads at run time, which its imports do not show: module (dotted under the
 # package, e.g. "report" or "triplet.problem") -> paths from the repository root.
 RESOURCES = {
-    "report": (
+    "report": ("src/imdb_rnn/templates/original_values.yaml",),
+    "rendering": (
         "src/imdb_rnn/templates/report.md.j2",
         "src/imdb_rnn/templates/report.tex.j2",
         "src/imdb_rnn/templates/prose.j2",
-        "src/imdb_rnn/templates/original_values.yaml",
     ),
 }
 
