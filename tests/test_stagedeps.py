@@ -130,10 +130,17 @@ def test_every_module_a_stage_program_loads_is_declared(stage):
     assert {p for p in declared if p.endswith(".py")} - {script} == loaded
 
 
+def test_dvc_yaml_plots_follow_the_architectures_of_params_yaml():
+    script = load_script("sync_dvc_yaml")
+    section = script.plots_section(["a1", "b2"])
+    assert "results/history/a1.csv: [train_loss, valid_loss]" in section and "results/history/b2.csv: [train_acc, valid_acc]" in section
+    assert "bilstm2" not in section
+
+
 def test_dvc_yaml_lists_exactly_the_derived_code_deps():
-    script = load_script("dvc_code_deps")
+    script = load_script("sync_dvc_yaml")
     text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
-    assert script.rewrite(text, ROOT) == text, "run: python workflow/scripts/dvc_code_deps.py"
+    assert script.rewrite(text, ROOT) == text, "run: python workflow/scripts/sync_dvc_yaml.py"
     # and the check notices a stale list
     stale = text.replace("      - src/imdb_rnn/training.py\n", "", 1)
     assert stale != text and script.rewrite(stale, ROOT) == text
