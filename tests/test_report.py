@@ -526,3 +526,18 @@ def test_prose_markup_becomes_latex_and_values_are_never_read_as_markup() -> Non
     text = f"**Data:** `data.limit` is *off*; $\\ln 2 = {mark_value('0.6931')}$ and the title {mark_value('A $5 *model*_x 50%')}."
     assert prose_markdown(text) == "**Data:** `data.limit` is *off*; $\\ln 2 = 0.6931$ and the title A $5 *model*_x 50%."
     assert prose_latex(text) == r"\textbf{Data:} \texttt{data.limit} is \emph{off}; $\ln 2 = 0.6931$ and the title A \$5 *model*\_x 50\%."
+
+
+def test_the_random_start_experiment_is_set_beside_the_baseline(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    inputs = rendered[0]
+    folder = tmp_path / "experiments" / "random-embedding"
+    folder.mkdir(parents=True)
+    summary = {arch: {"test_acc_mean": 0.5 + i / 16, "n": 1, "code_versions": ["abcdef0123"]} for i, arch in enumerate(ARCHS)}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    md = render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"]
+    assert "The same recipe from a random start (`results/experiments/random-embedding/`, trained at abcdef0" in md
+    # the bi-LSTM: 50.00 % from a random start, against the fixture's seed mean 84.38 %
+    assert "2-level bi-LSTM 50.00 % (n = 1) against 84.38 %; 2-level bi-RNN 56.25 % (n = 1) against 56.25 %" in md
+    # without the folder the sentence is left out
+    plain = render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "none"), load_params(inputs.params)))["md"]
+    assert "from a random start (`results/experiments" not in plain

@@ -149,8 +149,34 @@ def _discussion(
     return out
 
 
+RANDOM_EMBEDDING = "random-embedding"  # results/experiments/<this>: the same recipe from a random start
+
+
+def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The baseline beside the random-embedding experiment, per architecture both have."""
+    summary = experiments.get(RANDOM_EMBEDDING)
+    if not summary:
+        return None
+    rows = [
+        {
+            "title": params.models[arch].title,
+            "random": _pct(summary[arch]["test_acc_mean"]),
+            "n": summary[arch]["n"],
+            "ours": _pct(entry["mean"]),
+        }
+        for arch, entry in analysis["archs"].items()
+        if arch in summary
+    ]
+    commits = sorted({c[:7] for arch in analysis["archs"] if arch in summary for c in summary[arch].get("code_versions", [])})
+    return {"rows": rows, "commits": ", ".join(commits) or "unknown", "name": RANDOM_EMBEDDING} if rows else None
+
+
 def findings_context(
-    params: Params, runs: Mapping[str, Mapping[int, Run]], analysis: Mapping[str, Any], diagnostics: Mapping[str, Any] | None
+    params: Params,
+    runs: Mapping[str, Mapping[int, Run]],
+    analysis: Mapping[str, Any],
+    diagnostics: Mapping[str, Any] | None,
+    experiments: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the report's sections on uncertainty, length and the discussion print."""
     edges = analysis["length_edges"]
@@ -161,6 +187,7 @@ def findings_context(
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "length_bins": length_bin_labels(edges),
         "discussion": _discussion(params, runs, analysis, diagnostics),
+        "random_start": _random_start(params, analysis, experiments or {}),
         "length_png": f"figures/{LENGTH_FIGURE}.png",
         "length_pdf": f"figures/{LENGTH_FIGURE}.pdf",
     }

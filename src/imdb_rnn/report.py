@@ -4,7 +4,7 @@
         --metrics results/metrics --history results/history --models results/models \\
         --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \\
         --triplet results/triplet/verification.json --diagnostics results/diagnostics \\
-        --runs results/runs --out report
+        --runs results/runs --experiments results/experiments --out report
 
 :func:`write_report` reads every input once, builds ONE Jinja2 context (:func:`build_context`:
 Part 1 and provenance here, Part 1's statistics in :mod:`imdb_rnn.findings` from
@@ -69,6 +69,7 @@ class ReportInputs:
     verification: Path
     diagnostics: Path | None = None  # folder of <arch>.json gradient profiles (stage diagnose)
     runs: Path | None = None  # results/runs: every seed's metrics, history and predictions (stage train)
+    experiments: Path | None = None  # results/experiments: <name>/summary.json of runs beside the baseline
 
 
 # ------------------------------------------------------------------------------ reading
@@ -298,6 +299,7 @@ class ReportData:
     diagnostics: dict[str, dict[str, Any]] | None  # per architecture, or None without --diagnostics
     runs: dict[str, dict[int, Run]] | None  # every seed, or None without --runs
     analysis: dict[str, Any] | None  # imdb_rnn.analysis.analyse(runs)
+    experiments: dict[str, dict[str, Any]]  # name -> its summary.json (results/experiments/<name>/)
 
 
 def load_report_data(inputs: ReportInputs, params: Params) -> ReportData:
@@ -326,7 +328,15 @@ def load_report_data(inputs: ReportInputs, params: Params) -> ReportData:
         ),
         runs=runs,
         analysis=analyse(runs) if runs is not None else None,
+        experiments=_experiments(inputs.experiments),
     )
+
+
+def _experiments(folder: Path | None) -> dict[str, dict[str, Any]]:
+    """Each ``<folder>/<name>/summary.json`` (a run of the pipeline beside the baseline), by name."""
+    if folder is None or not folder.is_dir():
+        return {}
+    return {path.parent.name: _load_json(path, "summarize") for path in sorted(folder.glob("*/summary.json"))}
 
 
 def build_context(inputs: ReportInputs, params: Params, data: ReportData | None = None) -> dict[str, Any]:
@@ -339,7 +349,7 @@ def build_context(inputs: ReportInputs, params: Params, data: ReportData | None 
     models = _models(params, inputs, data.summary, data.metrics)
     findings = None
     if data.runs is not None and data.analysis is not None:
-        findings = findings_context(params, data.runs, data.analysis, data.diagnostics)
+        findings = findings_context(params, data.runs, data.analysis, data.diagnostics, data.experiments)
         findings["length_pdf"] = TexRaw(findings["length_pdf"])
     provenance = _provenance(
         params, data.data_stats, data.embedding_stats, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params

@@ -51,6 +51,7 @@ SUMMARY = "results/summary.json"
 ACCURACY = "results/accuracy.json"
 SUMMARY_FOLDERS = {"metrics": "json", "history": "csv", "models": "txt"}
 DIAGNOSTICS = "results/diagnostics"
+EXPERIMENTS = "results/experiments"
 REPORT = [
     "report/report.md",
     "report/report.tex",
@@ -157,6 +158,11 @@ def get_max_threads(wildcards, threads, resources):
 def get_run_outputs(name):
     """One file of every (architecture, seed) run, e.g. get_run_outputs("metrics.json")."""
     return [f"{RUNS}/{arch}/seed{seed}/{name}" for arch in ARCHS for seed in SEEDS]
+
+
+def get_experiment_summaries():
+    """The summary of every committed experiment beside the baseline (results/experiments/<name>/)."""
+    return sorted(str(path) for path in Path(EXPERIMENTS).glob("*/summary.json"))
 
 
 def get_diagnostics():

@@ -35,6 +35,7 @@ rule report:
         runs=get_run_outputs("metrics.json")
         + get_run_outputs("history.csv")
         + get_run_outputs("predictions.csv.gz"),
+        experiments=get_experiment_summaries(),
         code=get_code("report"),
     # update(): the previous report stays in place while this job runs and comes back if it fails.
     # The figures and tables are marked for `snakemake --report` (get_report_outputs).
@@ -51,11 +52,13 @@ rule report:
         out=lambda wildcards, output: get_folder(output[0]),
         diagnostics=lambda wildcards, input: get_folder(input.diagnostics[0]),
         runs=lambda wildcards, input: get_folder(input.runs[0], up=3),
+        experiments=lambda wildcards, input: EXPERIMENTS,
     shell:
         "python workflow/scripts/report.py --params {params.config_file:q} --summary {input.summary:q} "
         "--metrics {params.results:q}/metrics --history {params.results:q}/history --models {params.results:q}/models "
         "--data-stats {input.data_stats:q} --embedding-stats {input.embedding_stats:q} "
         "--triplet {input.verification:q} --diagnostics {params.diagnostics:q} --runs {params.runs:q} "
+        "--experiments {params.experiments:q} "
         "--out {params.out:q} > {log:q} 2>&1"
 
 

@@ -4,7 +4,7 @@
         --metrics results/metrics --history results/history --models results/models \
         --data-stats results/data/stats.json --embedding-stats results/embedding/stats.json \
         --triplet results/triplet/verification.json --diagnostics results/diagnostics \
-        --runs results/runs --out report
+        --runs results/runs --experiments results/experiments --out report
 
 Reads params.yaml (``train.*``, ``models.*``, ``data.*``, ``report.*``), the summary,
 ``<metrics>/<arch>.json``, ``<history>/<arch>.csv`` and ``<models>/<arch>.txt`` for each of
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--runs", help="folder of every run's <arch>/seed<k>/ files (train); omitted: no uncertainty, paired tests or length analysis"
     )
+    parser.add_argument("--experiments", help="folder of <name>/summary.json runs beside the baseline (e.g. results/experiments); omitted: none")
     parser.add_argument("--out", required=True, help="folder for report.md, report.tex and figures/ (e.g. report)")
     args = parser.parse_args(argv)
     inputs = ReportInputs(
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         verification=Path(args.triplet),
         diagnostics=Path(args.diagnostics) if args.diagnostics else None,
         runs=Path(args.runs) if args.runs else None,
+        experiments=Path(args.experiments) if args.experiments else None,
     )
     written = write_report(inputs, args.out)
     print(f"report: wrote {', '.join(str(path) for path in written.values())}")
