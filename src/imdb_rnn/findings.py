@@ -10,13 +10,14 @@ files; the templates only place it. Accuracies print as percent with two decimal
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .analysis import BOOTSTRAP_RESAMPLES, Run, length_bin_labels
 from .config import Params
+from .experiments import Experiment, changed_params, compare
 from .reportfmt import sci
 
 LENGTH_FIGURE = "accuracy_by_length"
@@ -152,18 +153,13 @@ def _discussion(
 RANDOM_EMBEDDING = "random-embedding"  # results/experiments/<this>: the same recipe from a random start
 
 
-def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Mapping[str, Any]) -> dict[str, Any] | None:
+def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Sequence[Experiment]) -> dict[str, Any] | None:
     """The baseline beside the random-embedding experiment, per architecture both have."""
-    summary = experiments.get(RANDOM_EMBEDDING)
+    summary = next((e.summary for e in experiments if e.name == RANDOM_EMBEDDING), None)
     if not summary:
         return None
     rows = [
-        {
-            "title": params.models[arch].title,
-            "random": _pct(summary[arch]["test_acc_mean"]),
-            "n": summary[arch]["n"],
-            "ours": _pct(entry["mean"]),
-        }
+        {"title": params.models[arch].title, "random": _pct(summary[arch]["test_acc_mean"]), "n": summary[arch]["n"], "ours": _pct(entry["mean"])}
         for arch, entry in analysis["archs"].items()
         if arch in summary
     ]
@@ -171,12 +167,48 @@ def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Mapp
     return {"rows": rows, "commits": ", ".join(commits) or "unknown", "name": RANDOM_EMBEDDING} if rows else None
 
 
+def _spread_text(spread: Mapping[str, Any]) -> str:
+    return f"{_pct(spread['mean'])} ± {_pct(spread['std'])} {_interval(spread['interval'])} (n = {spread['n']})"
+
+
+def appendix_context(
+    params: Params, baseline_params: Mapping[str, Any], runs: Mapping[str, Mapping[int, Run]], experiments: Sequence[Experiment]
+) -> list[dict[str, Any]]:
+    """One table per experiment: the baseline and the experiment per architecture, and what changed."""
+    out = []
+    for experiment in experiments:
+        rows = compare(experiment, {arch: dict(by_seed) for arch, by_seed in runs.items()})
+        changes = [(key, a, b) for key, a, b in changed_params(dict(baseline_params), experiment.params) if not key.startswith("report.")]
+        commits = sorted({c[:7] for entry in experiment.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
+        paired = [r for r in rows if r["paired"]]
+        out.append(
+            {
+                "name": experiment.name,
+                "changes": "; ".join(f"{key}: {a} → {b}" for key, a, b in changes) if experiment.params else "not recorded (no params.yaml)",
+                "commits": ", ".join(commits) or "unknown",
+                "rows": [
+                    {
+                        "title": params.models[r["arch"]].title,
+                        "baseline": _spread_text(r["baseline"]),
+                        "experiment": _spread_text(r["experiment"]),
+                        "difference": _points(r["experiment"]["mean"] - r["baseline"]["mean"]),
+                        "paired": f"{_points(r['paired']['interval'][0])} to {_points(r['paired']['interval'][1])}" if r["paired"] else "–",
+                    }
+                    for r in rows
+                ],
+                "n_paired": len(paired),
+                "n_real": sum(1 for r in paired if r["paired"]["interval"][0] > 0 or r["paired"]["interval"][1] < 0),
+            }
+        )
+    return out
+
+
 def findings_context(
     params: Params,
     runs: Mapping[str, Mapping[int, Run]],
     analysis: Mapping[str, Any],
     diagnostics: Mapping[str, Any] | None,
-    experiments: Mapping[str, Any] | None = None,
+    experiments: Sequence[Experiment] = (),
 ) -> dict[str, Any]:
     """What the report's sections on uncertainty, length and the discussion print."""
     edges = analysis["length_edges"]
@@ -187,7 +219,7 @@ def findings_context(
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "length_bins": length_bin_labels(edges),
         "discussion": _discussion(params, runs, analysis, diagnostics),
-        "random_start": _random_start(params, analysis, experiments or {}),
+        "random_start": _random_start(params, analysis, experiments),
         "length_png": f"figures/{LENGTH_FIGURE}.png",
         "length_pdf": f"figures/{LENGTH_FIGURE}.pdf",
     }

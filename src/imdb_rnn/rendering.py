@@ -48,8 +48,8 @@ SETUP_ITEMS = (
 )
 
 
-def _prose_names(context: Mapping[str, Any]) -> list[str]:
-    """The macros of templates/prose.j2 whose section this context has."""
+def _prose_calls(context: Mapping[str, Any]) -> list[tuple[str, str, tuple[Any, ...]]]:
+    """(key, macro of templates/prose.j2, its arguments) for every paragraph this context has."""
     names = ["part1_intro", *SETUP_ITEMS, "part2_reconstructed", "part2_checks"]
     findings = context.get("findings")
     if findings is not None:
@@ -57,7 +57,10 @@ def _prose_names(context: Mapping[str, Any]) -> list[str]:
         names += [f"discussion_{part}" for part in ("rnn", "lstm") if findings["discussion"].get(part)]
     if context.get("diagnosis") is not None:
         names.append("gradient_flow")
-    return names
+    calls = [(name, name, ()) for name in names]
+    if findings is not None:
+        calls += [(f"appendix_{i}", "appendix_experiment", (e,)) for i, e in enumerate(findings.get("appendix") or [])]
+    return calls
 
 
 def shared_prose(context: Mapping[str, Any]) -> dict[str, str]:
@@ -65,9 +68,9 @@ def shared_prose(context: Mapping[str, Any]) -> dict[str, str]:
     a paragraph's lines joined into one (the source is wrapped, the output need not be)."""
     module = _environment(finalize=mark_value).get_template("prose.j2").make_module(dict(context))
     texts = {}
-    for name in _prose_names(context):
-        paragraphs = re.split(r"\n\s*\n", str(getattr(module, name)()).strip())
-        texts[name] = "\n\n".join(" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in paragraphs)
+    for key, macro, args in _prose_calls(context):
+        paragraphs = re.split(r"\n\s*\n", str(getattr(module, macro)(*args)).strip())
+        texts[key] = "\n\n".join(" ".join(line.strip() for line in p.splitlines() if line.strip()) for p in paragraphs)
     return texts
 
 
@@ -96,6 +99,7 @@ def provenance_rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _in_format(prose: Mapping[str, str], context: Mapping[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
     out: dict[str, Any] = {name: convert(text) for name, text in prose.items()}
     out["setup"] = [out[name] for name in SETUP_ITEMS]
+    out["appendix"] = [out[key] for key in sorted((k for k in out if k.startswith("appendix_")), key=lambda k: int(k.split("_")[1]))]
     out["provenance"] = [{"label": convert(label), "value": convert(text)} for label, text in provenance_rows(context["provenance"])]
     return out
 

@@ -38,9 +38,10 @@ import yaml
 from .analysis import Run, analyse, load_runs
 from .config import Params, load_params
 from .errors import UserError
+from .experiments import Experiment, load_experiments
 from .figures import plot_gradient_flow, plot_learning_curves, plot_length_accuracy, plot_seed_curves
 from .fileio import read_json, write_bytes, write_text
-from .findings import findings_context
+from .findings import appendix_context, findings_context
 from .provenance import code_version
 from .records import CONTRACT_HISTORY_COLUMNS
 from .rendering import render
@@ -299,7 +300,8 @@ class ReportData:
     diagnostics: dict[str, dict[str, Any]] | None  # per architecture, or None without --diagnostics
     runs: dict[str, dict[int, Run]] | None  # every seed, or None without --runs
     analysis: dict[str, Any] | None  # imdb_rnn.analysis.analyse(runs)
-    experiments: dict[str, dict[str, Any]]  # name -> its summary.json (results/experiments/<name>/)
+    experiments: list[Experiment]  # results/experiments/<name>/, in name order
+    params_doc: dict[str, Any]  # params.yaml as written (the appendix lists what each experiment changed)
 
 
 def load_report_data(inputs: ReportInputs, params: Params) -> ReportData:
@@ -328,15 +330,9 @@ def load_report_data(inputs: ReportInputs, params: Params) -> ReportData:
         ),
         runs=runs,
         analysis=analyse(runs) if runs is not None else None,
-        experiments=_experiments(inputs.experiments),
+        experiments=load_experiments(inputs.experiments, archs),
+        params_doc=yaml.safe_load(inputs.params.read_text(encoding="utf-8")),
     )
-
-
-def _experiments(folder: Path | None) -> dict[str, dict[str, Any]]:
-    """Each ``<folder>/<name>/summary.json`` (a run of the pipeline beside the baseline), by name."""
-    if folder is None or not folder.is_dir():
-        return {}
-    return {path.parent.name: _load_json(path, "summarize") for path in sorted(folder.glob("*/summary.json"))}
 
 
 def build_context(inputs: ReportInputs, params: Params, data: ReportData | None = None) -> dict[str, Any]:
@@ -351,6 +347,7 @@ def build_context(inputs: ReportInputs, params: Params, data: ReportData | None 
     if data.runs is not None and data.analysis is not None:
         findings = findings_context(params, data.runs, data.analysis, data.diagnostics, data.experiments)
         findings["length_pdf"] = TexRaw(findings["length_pdf"])
+        findings["appendix"] = appendix_context(params, data.params_doc, data.runs, data.experiments)
     provenance = _provenance(
         params, data.data_stats, data.embedding_stats, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params
     )
