@@ -24,6 +24,7 @@ from conftest import ROOT
 
 BIN = Path(sys.executable).parent
 PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "profiles", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES += ["results/experiments"]  # committed experiments: the report stage reads them
 
 pytestmark = pytest.mark.slow
 
