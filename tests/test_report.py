@@ -217,7 +217,7 @@ def test_q2_argues_the_kink_analytically_then_confirms_numerically(md: str) -> N
 
 def test_q4_shows_the_original_patterns_with_a_verdict(md: str) -> None:
     q4 = md.split("### 2.3 Q4")[1].split("### 2.4 Q5")[0]
-    assert 'The original answers "There are 8 unique triplets"' in q4
+    assert "The original answers “There are 8 unique triplets”" in q4
     rows = [line for line in q4.splitlines() if line.startswith("| (")]
     assert [row.split(" | ")[0][2:] for row in rows] == [
         "(2, 2, 2)",

@@ -48,9 +48,27 @@ SETUP_ITEMS = (
 )
 
 
+PART2_PROSE = (
+    "part2_problem",
+    "q2_scalar_form",
+    "q2_step",
+    "q2_therefore",
+    "q2_subgradient",
+    "q2_heaviside",
+    "q2_active",
+    "q3_active",
+    "q4_intro",
+    "q4_verdict",
+    "q5_intro",
+    "q6_intro",
+    "q6_that_is",
+    "q6_original",
+)
+
+
 def _prose_calls(context: Mapping[str, Any]) -> list[tuple[str, str, tuple[Any, ...]]]:
     """(key, macro of templates/prose.j2, its arguments) for every paragraph this context has."""
-    names = ["part1_intro", *SETUP_ITEMS, "part2_reconstructed", "part2_checks"]
+    names = ["part1_intro", *SETUP_ITEMS, "part2_reconstructed", "part2_checks", *PART2_PROSE]
     findings = context.get("findings")
     if findings is not None:
         names += ["numbers_intro", "pairs_intro", "discussion_length", "discussion_embedding"]
