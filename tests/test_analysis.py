@@ -55,3 +55,11 @@ def test_accuracy_by_length_bins_at_the_quartiles():
     assert edges == [9, 20, 40, 60, 80]
     correct = np.array([1, 1, 0, 1, 0, 0, 1, 1], dtype=bool)
     assert accuracy_by_length(tokens, correct, edges) == [1.0, 0.5, 0.0, 1.0]
+
+
+def test_tied_lengths_merge_bins_instead_of_leaving_them_empty():
+    tokens = np.array([5, 10, 10, 10, 10, 10, 10, 20])
+    edges = length_edges(tokens, bins=4)
+    assert edges == [4, 10, 20]
+    assert accuracy_by_length(tokens, np.ones(8, dtype=bool), edges) == [1.0, 1.0]
+    assert length_edges(np.array([7, 7, 7])) == [6, 7]

@@ -566,3 +566,12 @@ def test_clip_norm_refuses_values_that_are_not_a_positive_number(value):
     with pytest.raises(ValueError):
         TrainParams(archs=["tiny"], clip_norm=value)
     assert TrainParams(archs=["tiny"], clip_norm=1).clip_norm == 1
+
+
+def test_early_fingerprint_clips_as_the_run_did(data, tmp_path):
+    # verify recomputes a published run's first batches: with train.clip_norm set, clipped too
+    clipped = TRAIN.model_copy(update={"clip_norm": 0.05})
+    metrics = run_training("tiny", TINY, clipped, data, outputs_in(tmp_path), seed=11)
+    early = metrics["fingerprints"]["early"]
+    assert training.early_fingerprint(TINY, clipped, data, seed=11, embedding=None) == (early["batches"], early["state"])
+    assert training.early_fingerprint(TINY, TRAIN, data, seed=11, embedding=None)[1] != early["state"]

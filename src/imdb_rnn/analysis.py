@@ -68,10 +68,9 @@ def load_runs(runs: str | os.PathLike[str], archs: list[str], seeds: list[int]) 
         loaded[arch] = {}
         for seed in seeds:
             folder = run_dir(runs, arch, seed)
-            try:
-                metrics = read_json(folder / METRICS)
-            except FileNotFoundError:
-                raise UserError(f"missing {folder / METRICS}; run stage `train` for {arch} seed {seed}") from None
+            if not (folder / METRICS).is_file():
+                raise UserError(f"missing {folder / METRICS}; run stage `train` for {arch} seed {seed}")
+            metrics = read_json(folder / METRICS)
             predictions = read_predictions(folder / PREDICTIONS)
             if predictions.accuracy != metrics["test_acc"]:
                 raise UserError(
@@ -134,9 +133,14 @@ def paired_bootstrap(
 
 
 def length_edges(tokens: np.ndarray, bins: int = LENGTH_BINS) -> list[int]:
-    """Bin edges at the length quantiles: bin k holds lengths in (edges[k], edges[k+1]]."""
+    """Bin edges at the length quantiles: bin k holds lengths in (edges[k], edges[k+1]].
+
+    Edges that tied lengths make equal are merged, so no bin is empty: with many reviews of one
+    length there can be fewer than ``bins`` bins.
+    """
     inner = [int(np.quantile(tokens, k / bins, method="lower")) for k in range(1, bins)]
-    return [int(tokens.min()) - 1, *inner, int(tokens.max())]
+    edges = sorted({int(tokens.min()) - 1, *inner, int(tokens.max())})
+    return edges if len(edges) > 1 else [edges[0] - 1, edges[0]]
 
 
 def length_bin_labels(edges: list[int]) -> list[str]:

@@ -46,7 +46,8 @@ def load_experiments(folder: str | os.PathLike[str] | None, archs: list[str]) ->
     """Every ``<folder>/<name>/`` with a ``summary.json``, in name order; none for a missing folder."""
     if folder is None or not Path(folder).is_dir():
         return []
-    return [load_experiment(path.parent, archs) for path in sorted(Path(folder).glob("*/summary.json"))]
+    # a name starting with "." is an export in progress (or one that was interrupted): not an experiment
+    return [load_experiment(path.parent, archs) for path in sorted(Path(folder).glob("*/summary.json")) if not path.parent.name.startswith(".")]
 
 
 def load_experiment(folder: Path, archs: list[str]) -> Experiment:
@@ -75,8 +76,8 @@ def changed_params(baseline: dict[str, Any], other: dict[str, Any], prefix: str 
     changes = []
     for key in sorted(set(baseline) | set(other)):
         a, b = baseline.get(key), other.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            changes += changed_params(a, b, f"{prefix}{key}.")
+        if isinstance(a, dict) or isinstance(b, dict):  # a section one file lacks: compare its keys with nothing
+            changes += changed_params(a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {}, f"{prefix}{key}.")
         elif a != b:
             changes.append((f"{prefix}{key}", a, b))
     return changes
@@ -97,7 +98,7 @@ def compare(experiment: Experiment, baseline: dict[str, dict[int, Run]]) -> list
         if not entry:
             continue
         ours = [float(run.predictions.accuracy) for run in runs.values()]
-        theirs = [float(v) for v in entry["test_acc_by_seed"].values()]
+        theirs = [float(v) for v in entry.get("test_acc_by_seed", {"?": entry["test_acc_mean"]}).values()]
         shared = [s for s in runs if s in experiment.correct.get(arch, {}) and experiment.reviews[arch][s] == runs[s].predictions.review]
         paired = None
         if shared:

@@ -9,11 +9,10 @@ files; the templates only place it. Accuracies print as percent with two decimal
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from .analysis import BOOTSTRAP_RESAMPLES, Run, length_bin_labels
 from .config import Params
@@ -22,6 +21,8 @@ from .reportfmt import sci
 
 LENGTH_FIGURE = "accuracy_by_length"
 LN2 = math.log(2)
+SPIKE = 10.0  # a batch gradient norm this many times its epoch's mean is called a spike
+NEAR_LN2 = 0.05  # a final training loss this close to ln 2 is "near a constant guess"
 
 
 MINUS = "\u2212"  # a typeset minus sign, not a hyphen (the LaTeX preamble maps it)
@@ -40,9 +41,10 @@ def _points(fraction: float) -> str:
 
 
 def _p(value: float) -> str:
+    """Three significant figures below 0.1, so that the 0.05 line is never blurred (0.0496, not 0.05)."""
     if value < 1e-4:
         return "< 0.0001"
-    return f"{value:.4f}" if value < 0.01 else f"{value:.2f}"
+    return f"{value:.3g}" if value < 0.1 else f"{value:.2f}"
 
 
 def _rows(params: Params, analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -88,63 +90,79 @@ def _pairs(params: Params, analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _peak_over_mean(run: Run) -> float:
+    """The largest batch gradient norm of any epoch over that epoch's mean (NaN where not recorded)."""
+    peaks, means = run.history.get("grad_norm_max"), run.history.get("grad_norm_mean")
+    if not peaks or not means:
+        return math.nan
+    ratios = [p / m for p, m in zip(peaks, means, strict=True) if m > 0 and math.isfinite(p / m)]
+    return max(ratios) if ratios else math.nan
+
+
 def _discussion(
     params: Params, runs: Mapping[str, Mapping[int, Run]], analysis: Mapping[str, Any], diagnostics: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The numbers the Discussion cites: each one from the runs or the diagnose stage."""
     archs = list(analysis["archs"])
     lstm = [a for a in archs if params.models[a].cell == "lstm"]
-    rnns = [a for a in archs if params.models[a].cell != "lstm"]
-    means = {a: analysis["archs"][a]["mean"] for a in archs}
-    out: dict[str, Any] = {"ln2": f"{LN2:.4f}"}
+    rnns = [a for a in archs if params.models[a].cell == "rnn"]  # the tanh RNNs
+    out: dict[str, Any] = {"ln2": f"{LN2:.4f}", "clip_norm": params.train.clip_norm, "embedding_init": params.embedding.init}
     if rnns:
-        # the RNNs' last-epoch training loss, over every seed, and how far validation accuracy swings
+        # the RNNs' last-epoch training loss, over every seed, and the largest change of validation
+        # accuracy from one epoch to the next
         final_losses = [run.history["train_loss"][-1] for a in rnns for run in runs[a].values()]
-        swings = [max(run.history["valid_acc"]) - min(run.history["valid_acc"]) for a in rnns for run in runs[a].values()]
-        early = [run.metrics["best_epoch"] for a in rnns for run in runs[a].values()]
+        steps = [
+            abs(b - a)
+            for arch in rnns
+            for run in runs[arch].values()
+            for a, b in zip(run.history["valid_acc"], run.history["valid_acc"][1:], strict=False)
+        ]
+        early = [run.metrics["best_epoch"] < run.metrics["epochs"] for a in rnns for run in runs[a].values()]
         out["rnn"] = {
-            "titles": [params.models[a].title for a in rnns],
             "loss_low": f"{min(final_losses):.3f}",
             "loss_high": f"{max(final_losses):.3f}",
-            "swing_max": f"{100 * max(swings):.1f}",
-            "early_best": sum(e < params.train.epochs for e in early),
+            "swing_max": f"{100 * max(steps):.1f}" if steps else None,
+            "near_ln2": all(abs(loss - LN2) < NEAR_LN2 for loss in final_losses),
+            "early_best": sum(early),
             "runs": len(early),
-            "best": params.models[max(rnns, key=means.get)].title,
-            "best_acc": _pct(max(means[a] for a in rnns)),
         }
     if lstm:
         arch = lstm[0]
-        accs = [r["test_acc"] for r in analysis["archs"][arch]["runs"]]
-        peaks = [max(run.history.get("grad_norm_max", [math.nan])) for run in runs[arch].values()]
-        means_norm = [float(np.mean(run.history.get("grad_norm_mean", [math.nan]))) for run in runs[arch].values()]
-        out["lstm"] = {
-            "title": params.models[arch].title,
-            "low": _pct(min(accs)),
-            "high": _pct(max(accs)),
-            "spread": f"{100 * (max(accs) - min(accs)):.2f}",
-            "peak_over_mean": f"{max(p / m for p, m in zip(peaks, means_norm, strict=True)):.0f}",
-            "final_loss": f"{min(run.history['train_loss'][-1] for run in runs[arch].values()):.3f}",
-        }
-    by_length = {a: analysis["archs"][a]["by_length"] for a in archs}
-    out["length"] = {
-        "rows": [
+        entry = analysis["archs"][arch]
+        accs = [r["test_acc"] for r in entry["runs"]]
+        # half the width of one run's Wilson interval, against the spread between seeds
+        half_width = max((r["interval"][1] - r["interval"][0]) / 2 for r in entry["runs"])
+        peak = max((_peak_over_mean(run) for run in runs[arch].values()), key=lambda v: -1 if math.isnan(v) else v)
+        out["lstm"] = (
             {
-                "title": params.models[a].title,
-                "short": _pct(by_length[a][0]),
-                "long": _pct(by_length[a][-1]),
-                "drop": f"{100 * (by_length[a][0] - by_length[a][-1]):.1f}",
+                "title": params.models[arch].title,
+                "seeds": len(accs),
+                "low": _pct(min(accs)),
+                "high": _pct(max(accs)),
+                "spread": f"{100 * (max(accs) - min(accs)):.2f}",
+                "half_width": f"{100 * half_width:.2f}",
+                "spread_over_width": f"{(max(accs) - min(accs)) / (2 * half_width):.1f}" if half_width > 0 else None,
+                "seed_dominates": max(accs) - min(accs) > 2 * half_width,
+                "peak_over_mean": None if math.isnan(peak) else f"{peak:.0f}",
+                "spiky": not math.isnan(peak) and peak >= SPIKE,
             }
-            for a in archs
-        ],
-        "first_bin": length_bin_labels(analysis["length_edges"])[0],
-        "last_bin": length_bin_labels(analysis["length_edges"])[-1],
+            if len(accs) >= 2
+            else None
+        )
+    by_length = {a: analysis["archs"][a]["by_length"] for a in archs}
+    labels = length_bin_labels(analysis["length_edges"])
+    out["length"] = {
+        "rows": [{"title": params.models[a].title, "short": _pct(by_length[a][0]), "long": _pct(by_length[a][-1])} for a in archs],
+        "first_bin": labels[0],
+        "last_bin": labels[-1],
     }
     out["flow"] = None
-    if diagnostics:
+    if diagnostics and rnns:
         out["flow"] = {
             "edge": next(iter(diagnostics.values()))["edge"],
             "length": next(iter(diagnostics.values()))["length"],
-            "rnn_ratio": sci(min(diagnostics[a]["trained"]["last_over_middle"] for a in rnns)) if rnns else None,
+            "rnn_ratio": sci(min(diagnostics[a]["trained"]["last_over_middle"] for a in rnns)),
+            "lstm_title": params.models[lstm[0]].title if lstm else None,
             "lstm_ratio": sci(diagnostics[lstm[0]]["trained"]["last_over_middle"]) if lstm else None,
         }
     return out
@@ -153,7 +171,9 @@ def _discussion(
 RANDOM_EMBEDDING = "random-embedding"  # results/experiments/<this>: the same recipe from a random start
 
 
-def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Sequence[Experiment]) -> dict[str, Any] | None:
+def _random_start(
+    params: Params, runs: Mapping[str, Mapping[int, Run]], analysis: Mapping[str, Any], experiments: Sequence[Experiment]
+) -> dict[str, Any] | None:
     """The baseline beside the random-embedding experiment, per architecture both have."""
     summary = next((e.summary for e in experiments if e.name == RANDOM_EMBEDDING), None)
     if not summary:
@@ -164,10 +184,22 @@ def _random_start(params: Params, analysis: Mapping[str, Any], experiments: Sequ
         if arch in summary
     ]
     commits = sorted({c[:7] for arch in analysis["archs"] if arch in summary for c in summary[arch].get("code_versions", [])})
-    return {"rows": rows, "commits": ", ".join(commits) or "unknown", "name": RANDOM_EMBEDDING} if rows else None
+    ours = {c[:7] for arch in runs for run in runs[arch].values() for c in [run.metrics.get("code_version", "")]}
+    return (
+        {"rows": rows, "commits": ", ".join(commits) or "unknown", "name": RANDOM_EMBEDDING, "other_commit": set(commits) != ours} if rows else None
+    )
+
+
+def _value(value: Any) -> str:
+    """A params value as YAML writes it; a key one file lacks is "absent"."""
+    if value is None:
+        return "null/absent"
+    return json.dumps(value) if isinstance(value, (list, dict, str)) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _spread_text(spread: Mapping[str, Any]) -> str:
+    if spread["n"] < 2:  # no spread is measured with one seed
+        return f"{_pct(spread['mean'])} (n = 1)"
     return f"{_pct(spread['mean'])} ± {_pct(spread['std'])} {_interval(spread['interval'])} (n = {spread['n']})"
 
 
@@ -179,12 +211,16 @@ def appendix_context(
     for experiment in experiments:
         rows = compare(experiment, {arch: dict(by_seed) for arch, by_seed in runs.items()})
         changes = [(key, a, b) for key, a, b in changed_params(dict(baseline_params), experiment.params) if not key.startswith("report.")]
+        has_predictions = any(experiment.correct.values())
         commits = sorted({c[:7] for entry in experiment.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
         paired = [r for r in rows if r["paired"]]
         out.append(
             {
                 "name": experiment.name,
-                "changes": "; ".join(f"{key}: {a} → {b}" for key, a, b in changes) if experiment.params else "not recorded (no params.yaml)",
+                "changes": "; ".join(f"{key}: {_value(a)} → {_value(b)}" for key, a, b in changes)
+                if experiment.params
+                else "not recorded (no params.yaml)",
+                "has_predictions": has_predictions,
                 "commits": ", ".join(commits) or "unknown",
                 "rows": [
                     {
@@ -192,7 +228,12 @@ def appendix_context(
                         "baseline": _spread_text(r["baseline"]),
                         "experiment": _spread_text(r["experiment"]),
                         "difference": _points(r["experiment"]["mean"] - r["baseline"]["mean"]),
-                        "paired": f"{_points(r['paired']['interval'][0])} to {_points(r['paired']['interval'][1])}" if r["paired"] else "–",
+                        "paired": (
+                            f"{_points(r['paired']['difference'])} [{_points(r['paired']['interval'][0])}, {_points(r['paired']['interval'][1])}]"
+                            f" (seeds {', '.join(map(str, r['paired']['seeds']))})"
+                            if r["paired"]
+                            else "–"
+                        ),
                     }
                     for r in rows
                 ],
@@ -219,7 +260,7 @@ def findings_context(
         "resamples": f"{BOOTSTRAP_RESAMPLES:,}",
         "length_bins": length_bin_labels(edges),
         "discussion": _discussion(params, runs, analysis, diagnostics),
-        "random_start": _random_start(params, analysis, experiments),
+        "random_start": _random_start(params, runs, analysis, experiments),
         "length_png": f"figures/{LENGTH_FIGURE}.png",
         "length_pdf": f"figures/{LENGTH_FIGURE}.pdf",
     }

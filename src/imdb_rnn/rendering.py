@@ -97,7 +97,7 @@ def provenance_rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
     v = mark_value
     rows = [
         ("Rendered", v(p["date"])),
-        ("Rendered at commit", f"`{v(p['commit'])}` (+dirty: with uncommitted code changes)"),
+        ("Rendered at commit", f"`{v(p['commit'])}`" + (" (+dirty: with uncommitted code changes)" if p["commit"].endswith("+dirty") else "")),
         ("Trained at commit", ", ".join(f"`{v(c)}`" for c in p["trained_at"])),
         ("Params", f"`params.yaml` beside this report, sha256 `{v(p['params_hash'])}`…"),
         ("Data", f"IMDB archive `{v(p['archive_url'])}` (sha256 `{v(p['archive_sha256'])}`), {v(p['archive_reviews'])} reviews"),

@@ -34,6 +34,10 @@ _TEX_SPECIALS = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # not special in running text, but a table row's first cell after "\\" that starts with "["
+    # would be read as the row's optional spacing: braced, they are only brackets
+    "[": r"{[}",
+    "]": r"{]}",
 }
 _TEX_PATTERN = re.compile("|".join(re.escape(c) for c in _TEX_SPECIALS))
 
@@ -78,10 +82,14 @@ SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 def sci(value: float, digits: int = 2) -> str:
     """``value`` with ``digits`` significant figures, as ``d.d × 10ⁿ`` past 10³ or below 10⁻²
     (Unicode superscripts: the LaTeX preamble maps them); ∞ stays ∞."""
+    if math.isnan(value):
+        return "–"
     if math.isinf(value):
-        return "∞"
+        return "∞" if value > 0 else "−∞"
     if value == 0:
         return "0"
+    if value < 0:
+        return "\u2212" + sci(-value, digits)
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     power = int(exponent)
     if -2 <= power < 3:
@@ -93,7 +101,8 @@ def sci(value: float, digits: int = 2) -> str:
 # A paragraph both templates print is written once, in templates/prose.j2, in a light markup:
 # **bold**, *emphasis*, `code`, $math$ (LaTeX, left as is in both formats). Markdown shows it as
 # written; LaTeX gets it converted. Values interpolated into it arrive wrapped in VALUE_OPEN /
-# VALUE_CLOSE, so a title with a $ or a * in it is printed, never read as markup.
+# VALUE_CLOSE, so in the LaTeX a title with a $ or a * in it is printed, never read as markup.
+# (Markdown shows values as they are, as it shows a title anywhere else in report.md.)
 VALUE_OPEN, VALUE_CLOSE = "\ue000", "\ue001"
 _VALUE = f"{VALUE_OPEN}[^{VALUE_CLOSE}]*{VALUE_CLOSE}"
 _PROSE_TOKEN = re.compile(

@@ -256,7 +256,7 @@ def early_fingerprint(
     model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=device, embedding=embedding)
     plan = train_batches(data.train.lengths, train_params.batch_size, seed, 1)
     count = min(batches, len(plan.batches))
-    train(model, BatchLoader(data.train, plan.batches[:count], device), optimizer, criterion, desc=desc)
+    train(model, BatchLoader(data.train, plan.batches[:count], device), optimizer, criterion, desc=desc, clip_norm=train_params.clip_norm)
     return count, state_fingerprint(model.state_dict())
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.experiments import export_experiment
 
-NAME_HELP = "the experiment's name: letters, digits, '-', '_' and '.', e.g. clip-1 (its folder under --out)"
+NAME_HELP = "the experiment's name: ASCII letters, digits, '-', '_' and '.', e.g. clip-1 (its folder under --out)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workspace", default=".", help="the project folder whose finished run to copy (default: .)")
     parser.add_argument("--out", default="results/experiments", help="where experiments live (default: results/experiments)")
     args = parser.parse_args(argv)
-    if not args.name or not all(c.isalnum() or c in "-_." for c in args.name) or args.name.startswith("."):
-        raise UserError(f"--name {args.name!r}: use letters, digits, '-', '_' and '.', not starting with '.'")
+    if not args.name or not all((c.isascii() and c.isalnum()) or c in "-_." for c in args.name) or args.name.startswith("."):
+        raise UserError(f"--name {args.name!r}: use ASCII letters, digits, '-', '_' and '.', not starting with '.'")
     written = export_experiment(args.workspace, Path(args.out) / args.name)
     print(f"export_experiment: wrote {len(written)} files under {Path(args.out) / args.name}")
 
