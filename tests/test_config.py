@@ -63,6 +63,10 @@ def _error(mutate) -> str:
         (lambda r: r["train"].update(seeds=[1234, "7"]), "train.seeds.1: input should be a valid integer"),
         (lambda r: r["data"].update(vocab_size=True), "data.vocab_size: input should be a valid integer"),
         (lambda r: r["train"].update(lr=float("inf")), "train.lr: input should be a finite number"),
+        # text the report prints: a "|" or a line break would break its tables and headings
+        (lambda r: r["models"]["rnn1"].update(title="RNN | one"), "models.rnn1.title: holds '|', which would break the report's tables"),
+        (lambda r: r.update(report={"author": "A\nB"}), "report.author: holds '\\n', which would break the report's tables"),
+        (lambda r: r["models"]["rnn1"].update(title=""), "models.rnn1.title: string should have at least 1 character"),
         # the embed stage writes a matrix of embedding.dim for a random start too
         (
             lambda r: (r["embedding"].update(init="random"), r["models"]["rnn1"].update(embedding_dim=50)),

@@ -15,11 +15,12 @@ import io
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import UserError
 from .fileio import write_text
@@ -66,9 +67,21 @@ class EmbeddingParams(_Section):
         return self
 
 
+def _printable(text: str) -> str:
+    """Text the report prints: no '|' or backtick (they break Markdown tables and code) and no
+    control characters or line breaks (they break a heading or a table row)."""
+    bad = sorted({c for c in text if c in "|`" or unicodedata.category(c).startswith("C")})
+    if bad:
+        raise ValueError(f"holds {', '.join(repr(c) for c in bad)}, which would break the report's tables; remove it")
+    return text
+
+
+PrintedText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+
+
 class ModelParams(_Section):
     class_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="class name print(model) shows")
-    title: str = Field(min_length=1, description="name in the report")
+    title: PrintedText = Field(description="name in the report")
     cell: Literal["lstm", "rnn", "gru"] = Field(description="recurrent cell")
     embedding_dim: int = Field(100, ge=1, le=4096)
     hidden_dim: int = Field(200, ge=1, le=8192)
@@ -112,9 +125,9 @@ class NumericsParams(_Section):
 
 
 class ReportParams(_Section):
-    title: str = "Assignment2 Report"
-    course: str = "COMP-5900V 2021 Winter"
-    author: str = "Ao Peng"
+    title: PrintedText = "Assignment2 Report"
+    course: PrintedText = "COMP-5900V 2021 Winter"
+    author: PrintedText = "Ao Peng"
 
 
 class Params(_Section):
