@@ -18,14 +18,14 @@ from torch import nn
 from imdb_rnn import resume, threads, training
 from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import ModelParams, TrainParams
-from imdb_rnn.dataset import EncodedSplit, load_split, save_split
+from imdb_rnn.dataset import EncodedSplit, save_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
 from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
 from imdb_rnn.records import read_predictions, review_names
 from imdb_rnn.training import HISTORY_COLUMNS, evaluate, run_training
 from imdb_rnn.trainio import OutputPaths, TrainData
-from imdb_rnn.vocab import build_tokenizer, encode, load_tokenizer, vocab_fingerprint
+from imdb_rnn.vocab import build_tokenizer, encode
 
 from conftest import TIMING_KEYS, load_script
 
@@ -75,14 +75,7 @@ def prepared(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def data(prepared) -> TrainData:
-    tokenizer = load_tokenizer(prepared / "tokenizer.json")
-    return TrainData(
-        train=load_split(prepared / "train.npz"),
-        valid=load_split(prepared / "valid.npz"),
-        test=load_split(prepared / "test.npz"),
-        vocab_size=tokenizer.get_vocab_size(),
-        vocab_fingerprint=vocab_fingerprint(tokenizer.get_vocab()),
-    )
+    return TrainData.load(prepared)
 
 
 def outputs_in(folder: Path) -> OutputPaths:
@@ -235,12 +228,17 @@ def interrupt(model):
     raise KeyboardInterrupt
 
 
-def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, reference, tmp_path, monkeypatch, capsys):
-    out = outputs_in(tmp_path)
+def interrupt_in_epoch_2(data: TrainData, out: OutputPaths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of the tiny model killed (KeyboardInterrupt) during its second epoch: epoch 1's resume state is left."""
     with monkeypatch.context() as patch:
         crash_in_epoch(patch, 2, interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_training("tiny", TINY, TRAIN, data, out, seed=11)
+
+
+def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, reference, tmp_path, monkeypatch, capsys):
+    out = outputs_in(tmp_path)
+    interrupt_in_epoch_2(data, out, monkeypatch)
     assert resume.read_resume_state(out.resume)["epoch"] == 1
     assert not out.metrics.exists()
 
@@ -254,10 +252,7 @@ def test_rerun_after_a_crash_resumes_and_matches_an_uninterrupted_run(data, refe
 
 def test_resume_state_of_another_configuration_is_ignored(data, tmp_path, monkeypatch, capsys):
     out = outputs_in(tmp_path)
-    with monkeypatch.context() as patch:
-        crash_in_epoch(patch, 2, interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    interrupt_in_epoch_2(data, out, monkeypatch)
     changed = TRAIN.model_copy(update={"lr": 0.01})
     metrics = run_training("tiny", TINY, changed, data, out, seed=11)
     captured = capsys.readouterr()
@@ -320,10 +315,7 @@ def in_format_2(path: Path) -> None:
 )
 def test_damaged_resume_state_is_ignored_and_the_run_matches_an_uninterrupted_one(data, reference, tmp_path, monkeypatch, capsys, damage, why):
     out = outputs_in(tmp_path)
-    with monkeypatch.context() as patch:
-        crash_in_epoch(patch, 2, interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    interrupt_in_epoch_2(data, out, monkeypatch)
     damage(out.resume)
     capsys.readouterr()
 
@@ -367,10 +359,7 @@ def test_a_checkpoint_whose_weights_lost_a_bit_is_refused(prepared, reference, t
 
 def test_a_resume_state_from_other_numeric_kernels_is_not_continued(data, tmp_path, monkeypatch, capsys):
     out = outputs_in(tmp_path)
-    with monkeypatch.context() as patch:
-        crash_in_epoch(patch, 2, interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            run_training("tiny", TINY, TRAIN, data, out, seed=11)
+    interrupt_in_epoch_2(data, out, monkeypatch)
     monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")  # what another numerics.cpu would have set
     run_training("tiny", TINY, TRAIN, data, out, seed=11)
     captured = capsys.readouterr()
