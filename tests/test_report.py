@@ -460,7 +460,7 @@ def pdf_font_types(pdf: Path) -> list[str]:
     return [" ".join(line.split()[1:3]) if line.split()[1] in ("Type", "CID") else line.split()[1] for line in lines]
 
 
-@pytest.mark.skipif(not shutil.which("pdffonts"), reason="needs pdffonts (poppler-utils)")
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="needs pdffonts (poppler-utils; .ci/run installs it)")
 def test_figures_and_typeset_report_have_no_type3_fonts(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
     out = rendered[1]
     figures = sorted((out / "figures").glob("*.pdf"))
@@ -473,9 +473,8 @@ def test_figures_and_typeset_report_have_no_type3_fonts(rendered: tuple[ReportIn
         assert not any(t.startswith("Type 3") for t in pdf_font_types(pdf))
 
 
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="needs pdffonts (poppler-utils; .ci/run installs it)")
 def test_the_check_catches_type3_fonts(tmp_path: Path) -> None:
-    if not shutil.which("pdffonts"):
-        pytest.skip("needs pdffonts (poppler-utils)")
     import matplotlib
     from matplotlib.figure import Figure
 

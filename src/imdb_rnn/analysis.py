@@ -33,6 +33,7 @@ from .errors import UserError
 from .fileio import read_json
 from .records import HISTORY, METRICS, PREDICTIONS, Predictions, read_predictions, run_dir
 
+LN2 = math.log(2)  # the binary cross-entropy of a constant guess: chance
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261126

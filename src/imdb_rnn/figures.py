@@ -11,7 +11,6 @@ written to every target, the format from its suffix, without timestamps and with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .analysis import Run, length_bin_labels
+from .analysis import LN2, Run, length_bin_labels
 from .fileio import atomic_path
 
-LN2 = math.log(2)
 # Text in the figures at about the body's size once LaTeX scales them to the text width.
 FIGURE_RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 8, "pdf.fonttype": 42, "ps.fonttype": 42}
 

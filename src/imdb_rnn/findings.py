@@ -14,30 +14,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .analysis import BOOTSTRAP_RESAMPLES, Run, length_bin_labels
+from .analysis import BOOTSTRAP_RESAMPLES, LN2, Run, length_bin_labels
 from .config import Params
 from .experiments import Experiment, changed_params, compare
-from .reportfmt import sci
+from .reportfmt import interval_text, percent, points, sci
 
 LENGTH_FIGURE = "accuracy_by_length"
-LN2 = math.log(2)
 SPIKE = 10.0  # a batch gradient norm this many times its epoch's mean is called a spike
 NEAR_LN2 = 0.05  # a final training loss this close to ln 2 is "near a constant guess"
-
-
-MINUS = "\u2212"  # a typeset minus sign, not a hyphen (the LaTeX preamble maps it)
-
-
-def _pct(fraction: float) -> str:
-    return f"{100 * fraction:.2f}".replace("-", MINUS)
-
-
-def _interval(pair: tuple[float, float] | None) -> str:
-    return "–" if pair is None else f"[{_pct(pair[0])}, {_pct(pair[1])}]"
-
-
-def _points(fraction: float) -> str:
-    return f"{100 * fraction:+.2f}".replace("-", MINUS)
 
 
 def _p(value: float) -> str:
@@ -56,16 +40,16 @@ def _rows(params: Params, analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "runs": [
                     {
                         "seed": r["seed"],
-                        "acc": _pct(r["test_acc"]),
-                        "interval": _interval(r["interval"]),
+                        "acc": percent(r["test_acc"]),
+                        "interval": interval_text(r["interval"]),
                         "best_epoch": r["best_epoch"],
                         "epochs": r["epochs"],
                     }
                     for r in entry["runs"]
                 ],
-                "mean": _pct(entry["mean"]),
-                "mean_interval": _interval(entry["mean_interval"]),
-                "by_length": [_pct(v) for v in entry["by_length"]],
+                "mean": percent(entry["mean"]),
+                "mean_interval": interval_text(entry["mean_interval"]),
+                "by_length": [percent(v) for v in entry["by_length"]],
             }
         )
     return rows
@@ -79,8 +63,8 @@ def _pairs(params: Params, analysis: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "a": params.models[pair["a"]].title,
                 "b": params.models[pair["b"]].title,
-                "difference": _points(pair["difference"]),
-                "interval": f"[{_points(pair['interval'][0])}, {_points(pair['interval'][1])}]",
+                "difference": points(pair["difference"]),
+                "interval": f"[{points(pair['interval'][0])}, {points(pair['interval'][1])}]",
                 "p_values": ", ".join(_p(t["p"]) for t in tests),
                 "significant_seeds": sum(t["p"] < 0.05 for t in tests),
                 "n_seeds": len(tests),
@@ -137,8 +121,8 @@ def _discussion(
             {
                 "title": params.models[arch].title,
                 "seeds": len(accs),
-                "low": _pct(min(accs)),
-                "high": _pct(max(accs)),
+                "low": percent(min(accs)),
+                "high": percent(max(accs)),
                 "spread": f"{100 * (max(accs) - min(accs)):.2f}",
                 "half_width": f"{100 * half_width:.2f}",
                 "spread_over_width": f"{(max(accs) - min(accs)) / (2 * half_width):.1f}" if half_width > 0 else None,
@@ -152,7 +136,7 @@ def _discussion(
     by_length = {a: analysis["archs"][a]["by_length"] for a in archs}
     labels = length_bin_labels(analysis["length_edges"])
     out["length"] = {
-        "rows": [{"title": params.models[a].title, "short": _pct(by_length[a][0]), "long": _pct(by_length[a][-1])} for a in archs],
+        "rows": [{"title": params.models[a].title, "short": percent(by_length[a][0]), "long": percent(by_length[a][-1])} for a in archs],
         "first_bin": labels[0],
         "last_bin": labels[-1],
     }
@@ -179,7 +163,12 @@ def _random_start(
     if not summary:
         return None
     rows = [
-        {"title": params.models[arch].title, "random": _pct(summary[arch]["test_acc_mean"]), "n": summary[arch]["n"], "ours": _pct(entry["mean"])}
+        {
+            "title": params.models[arch].title,
+            "random": percent(summary[arch]["test_acc_mean"]),
+            "n": summary[arch]["n"],
+            "ours": percent(entry["mean"]),
+        }
         for arch, entry in analysis["archs"].items()
         if arch in summary
     ]
@@ -199,8 +188,8 @@ def _value(value: Any) -> str:
 
 def _spread_text(spread: Mapping[str, Any]) -> str:
     if spread["n"] < 2:  # no spread is measured with one seed
-        return f"{_pct(spread['mean'])} (n = 1)"
-    return f"{_pct(spread['mean'])} ± {_pct(spread['std'])} {_interval(spread['interval'])} (n = {spread['n']})"
+        return f"{percent(spread['mean'])} (n = 1)"
+    return f"{percent(spread['mean'])} ± {percent(spread['std'])} {interval_text(spread['interval'])} (n = {spread['n']})"
 
 
 def appendix_context(
@@ -227,9 +216,9 @@ def appendix_context(
                         "title": params.models[r["arch"]].title,
                         "baseline": _spread_text(r["baseline"]),
                         "experiment": _spread_text(r["experiment"]),
-                        "difference": _points(r["experiment"]["mean"] - r["baseline"]["mean"]),
+                        "difference": points(r["experiment"]["mean"] - r["baseline"]["mean"]),
                         "paired": (
-                            f"{_points(r['paired']['difference'])} [{_points(r['paired']['interval'][0])}, {_points(r['paired']['interval'][1])}]"
+                            f"{points(r['paired']['difference'])} [{points(r['paired']['interval'][0])}, {points(r['paired']['interval'][1])}]"
                             f" (seeds {', '.join(map(str, r['paired']['seeds']))})"
                             if r["paired"]
                             else "–"

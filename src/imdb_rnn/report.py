@@ -44,12 +44,11 @@ from .fileio import read_json, write_bytes, write_text
 from .findings import appendix_context, findings_context
 from .provenance import code_version
 from .records import CONTRACT_HISTORY_COLUMNS
-from .rendering import render
+from .rendering import TEMPLATES, render
 from .report_part2 import part2_context
 from .reportfmt import TexRaw, count, join_and, number_text, percent, sci, seconds_text
 from .vocab import TOKEN_PATTERN
 
-TEMPLATES = Path(__file__).with_name("templates")
 ORIGINAL_VALUES = TEMPLATES / "original_values.yaml"
 FIGURE = "learning_curves"
 GRADIENT_FIGURE = "gradient_flow"

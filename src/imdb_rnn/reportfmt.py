@@ -59,8 +59,22 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+MINUS = "\u2212"  # a typeset minus sign, not a hyphen (the LaTeX preamble maps it)
+
+
 def percent(fraction: float) -> str:
-    return f"{100 * fraction:.2f}"
+    """A fraction as percent with two decimals: 0.88544 -> "88.54" (a negative one with a minus sign)."""
+    return f"{100 * fraction:.2f}".replace("-", MINUS)
+
+
+def points(fraction: float) -> str:
+    """A difference of fractions as signed percentage points: 0.0156 -> "+1.56"."""
+    return f"{100 * fraction:+.2f}".replace("-", MINUS)
+
+
+def interval_text(pair: tuple[float, float] | None) -> str:
+    """An interval of fractions in percent, "[87.10, 89.90]"; "–" where none was computed."""
+    return "–" if pair is None else f"[{percent(pair[0])}, {percent(pair[1])}]"
 
 
 def seconds_text(s: float) -> str:
@@ -89,7 +103,7 @@ def sci(value: float, digits: int = 2) -> str:
     if value == 0:
         return "0"
     if value < 0:
-        return "\u2212" + sci(-value, digits)
+        return MINUS + sci(-value, digits)
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     power = int(exponent)
     if -2 <= power < 3:
