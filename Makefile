@@ -1,7 +1,8 @@
 # Two commands on a fresh machine:
 #   make report   # installs into .venv, runs the whole pipeline, writes report/
 #   make test     # installs into .venv, runs the tests
-# Also: make verify (does this machine reproduce the published run?), make lock, make benchmark.
+# Also: make verify (does this machine reproduce the published run?), make readme (README's
+# Results from the published files), make lock, make benchmark.
 # Knobs: make report CORES=4   make install TORCH="torch==2.13.0"   make install LOCK=no
 
 VENV  ?= .venv
@@ -23,7 +24,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # make params reads SET from the environment, so no shell ever parses its value.
 export SET
 
-.PHONY: install params report pdf test verify lock benchmark clean
+.PHONY: install params report pdf test verify readme lock benchmark clean
 
 install: $(STAMP)
 
@@ -62,6 +63,10 @@ test: install
 # Does this machine reproduce the published run (dvc.lock, results/runs)? Exit 0 only if so.
 verify: install
 	snakemake --cores $(CORES) verify
+
+# Rewrite README.md's Results block from results/ and report/ (after publishing a run).
+readme: install
+	$(PY) workflow/scripts/readme_results.py
 
 # Re-resolve requirements/lock.txt from pyproject.toml (needs the package index).
 lock:

@@ -16,6 +16,8 @@ import numpy as np
 from imdb_rnn import triplet
 from imdb_rnn.diagnostics import summarize_profile
 from imdb_rnn.records import PREDICTIONS, run_dir, write_predictions
+from imdb_rnn.report import ReportInputs
+from imdb_rnn.summarize import summarize
 
 ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
 SEEDS = (1234, 7)
@@ -240,3 +242,25 @@ def write_stage_outputs(results: Path, verification_doc: dict) -> None:
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc), encoding="utf-8")
+
+
+def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = SEEDS) -> ReportInputs:
+    """params.yaml and a results tree as the earlier stages and summarize leave them."""
+    (root / "params.yaml").write_text(params_yaml(seeds=seeds))
+    results = root / "results"
+    write_runs(results / "runs", seeds=seeds)
+    write_stage_outputs(results, verification)
+    write_diagnostics(results / "diagnostics")
+    summarize(ARCHS, seeds, results / "runs", results)
+    return ReportInputs(
+        params=root / "params.yaml",
+        summary=results / "summary.json",
+        metrics=results / "metrics",
+        history=results / "history",
+        models=results / "models",
+        data_stats=results / "data" / "stats.json",
+        embedding_stats=results / "embedding" / "stats.json",
+        verification=results / "triplet" / "verification.json",
+        diagnostics=results / "diagnostics",
+        runs=results / "runs",
+    )

@@ -24,7 +24,7 @@ from imdb_rnn.summarize import summarize
 
 import fake_results
 from conftest import load_script
-from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, params_yaml, write_diagnostics, write_runs, write_stage_outputs
+from fake_results import ARCHS, AUTHOR, CODE_VERSIONS, STRUCTURES, make_tree, params_yaml, write_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended lmodern latexmk"
@@ -65,28 +65,6 @@ TABLE_ROWS = [
 @pytest.fixture(scope="module")
 def verification() -> dict:
     return fake_results.verification()
-
-
-def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = fake_results.SEEDS) -> ReportInputs:
-    """params.yaml and a results tree as the earlier stages and summarize leave them."""
-    (root / "params.yaml").write_text(params_yaml(seeds=seeds))
-    results = root / "results"
-    write_runs(results / "runs", seeds=seeds)
-    write_stage_outputs(results, verification)
-    write_diagnostics(results / "diagnostics")
-    summarize(ARCHS, seeds, results / "runs", results)
-    return ReportInputs(
-        params=root / "params.yaml",
-        summary=results / "summary.json",
-        metrics=results / "metrics",
-        history=results / "history",
-        models=results / "models",
-        data_stats=results / "data" / "stats.json",
-        embedding_stats=results / "embedding" / "stats.json",
-        verification=results / "triplet" / "verification.json",
-        diagnostics=results / "diagnostics",
-        runs=results / "runs",
-    )
 
 
 def cli_args(inputs: ReportInputs, out: Path) -> list[str]:

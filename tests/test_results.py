@@ -70,3 +70,10 @@ def test_readme_table_1_agrees_with_the_summary(published):
         mean, std = f"{100 * entry['test_acc_mean']:.2f}", f"{100 * entry['test_acc_std']:.2f}"
         per_seed = ", ".join(f"{100 * entry['test_acc_by_seed'][str(s)]:.2f}" for s in published["seeds"])
         assert f"{mean} ± {std} %" in row and per_seed in row, (arch, row)
+
+
+def test_readme_results_block_is_what_the_published_files_give():
+    from imdb_rnn.readme_results import replace_block, results_block
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert replace_block(readme, results_block(ROOT)) == readme, "README's Results block is stale: run `make readme`"

@@ -564,3 +564,66 @@ def test_early_fingerprint_clips_as_the_run_did(data, tmp_path):
     early = metrics["fingerprints"]["early"]
     assert training.early_fingerprint(TINY, clipped, data, seed=11, embedding=None) == (early["batches"], early["state"])
     assert training.early_fingerprint(TINY, TRAIN, data, seed=11, embedding=None)[1] != early["state"]
+
+
+# ------------------------------------------------------------------ on a CUDA GPU (skipped without one)
+# train.device: auto picks the GPU where there is one, so a user's `make report` trains there: these check
+# that path. They run wherever torch sees a CUDA device (this project's CI machine has none).
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+TRAIN_CUDA = TRAIN.model_copy(update={"device": "cuda"})
+
+
+@CUDA
+def test_a_cuda_run_writes_every_output_and_its_checkpoint_serves_on_the_cpu(prepared, tmp_path, capsys):
+    args = cli_args(prepared, tmp_path)
+    (tmp_path / "params.yaml").write_text(PARAMS_YAML.replace("device: cpu", "device: cuda"))
+    load_script("train").main(args)
+    out = outputs_in(tmp_path)
+    metrics = json.loads(out.metrics.read_text())
+    assert metrics["device"] == "cuda"
+    with out.history.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert all(float(r["rnn_grad_norm_mean"]) > 0 for r in rows)
+    predictions = read_predictions(out.predictions)
+    assert len(predictions) == 30 and predictions.accuracy == metrics["test_acc"]
+
+    # The checkpoint holds CPU-loadable weights whose fingerprint still matches, and scores the
+    # test set on the CPU as the GPU did, to the GPU's precision: cuDNN runs the recurrent matrix
+    # products in TF32 (10-bit mantissa) on Ampere and later unless told otherwise.
+    model, _ = load_checkpoint(out.checkpoint, "cpu")
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    test = TrainData.load(prepared).test
+    loader = BatchLoader(test, eval_batches(test.lengths, 8))
+    logits: list[torch.Tensor] = []
+    evaluate(model, loader, nn.BCEWithLogitsLoss(), logits_out=logits)
+    p_cpu = np.empty(len(test), dtype=np.float32)
+    p_cpu[np.concatenate([batch.indices for batch in loader.batches])] = torch.sigmoid(torch.cat(logits)).numpy()
+    difference = float(np.abs(p_cpu - predictions.p_positive).max())
+    print(f"largest |P(positive) on the CPU - on the GPU|: {difference:.2e}")
+    assert difference < 2e-3
+    capsys.readouterr()
+    load_script("predict").main(["--checkpoint", str(out.checkpoint), "--evaluate", str(prepared / "test.npz")])
+    assert "30 reviews" in capsys.readouterr().out
+
+
+@CUDA
+def test_a_cuda_run_resumes_after_a_crash(data, tmp_path, monkeypatch, capsys):
+    out = outputs_in(tmp_path / "crashed")
+    with monkeypatch.context() as patch:
+        crash_in_epoch(patch, 2, interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_training("tiny", TINY, TRAIN_CUDA, data, out, seed=11)
+    assert resume.read_resume_state(out.resume)["epoch"] == 1
+    resumed = run_training("tiny", TINY, TRAIN_CUDA, data, out, seed=11)
+    assert "resuming tiny after epoch 1" in capsys.readouterr().out
+    assert resumed["device"] == "cuda" and resumed["epochs"] == 3 and not out.resume.exists()
+
+
+@CUDA
+def test_the_same_seed_on_the_same_gpu_gives_the_same_run(data, tmp_path):
+    first = run_training("tiny", TINY, TRAIN_CUDA, data, outputs_in(tmp_path / "a"), seed=11)
+    second = run_training("tiny", TINY, TRAIN_CUDA, data, outputs_in(tmp_path / "b"), seed=11)
+    assert first["fingerprints"] == second["fingerprints"]
+    assert stable(first) == stable(second)
+
