@@ -627,3 +627,17 @@ def test_the_same_seed_on_the_same_gpu_gives_the_same_run(data, tmp_path):
     assert first["fingerprints"] == second["fingerprints"]
     assert stable(first) == stable(second)
 
+
+@CUDA
+def test_evaluating_padded_batches_leaves_the_cudnn_weights_in_one_chunk(data):
+    """The per-layer cells of padded evaluation share the layer's weights; on a GPU their first call
+    re-packs those weights, and the full layer must get its single cuDNN buffer back."""
+    import warnings
+
+    model, optimizer, criterion = training.start_run(TINY, TRAIN_CUDA, data.vocab_size, seed=11, device=torch.device("cuda"), embedding=None)
+    valid = BatchLoader(data.valid, eval_batches(data.valid.lengths, 8), torch.device("cuda"))
+    evaluate(model, valid, criterion)
+    model.train()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*single contiguous chunk.*")
+        model(torch.randint(2, 40, (12, 4), device="cuda"))

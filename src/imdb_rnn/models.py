@@ -164,6 +164,10 @@ class RecurrentClassifier(nn.Module):
             inputs = torch.cat(outputs, dim=2)
             if layer < rnn.num_layers - 1:
                 inputs = nn.functional.dropout(inputs, rnn.dropout, self.training)
+        # On a GPU each cell's first call packs the weights it shares into a cuDNN buffer of its
+        # own, which leaves the full layer's weights scattered (every later call of it would copy
+        # them: "not part of single contiguous chunk"). Pack them back; a no-op on the CPU.
+        rnn.flatten_parameters()
         return finals
 
 
