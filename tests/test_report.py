@@ -270,6 +270,8 @@ def test_gradient_flow_section_shows_the_diagnose_stage_s_ratios(md: str, tex: s
     assert lines[0].startswith("| 2-level bi-LSTM | 2.0 × 10⁴ | 2.0 × 10³ | 1.0 | 0.50–1.5 | ")
     assert lines[1].startswith("| RNN | 2.0 × 10⁷ | 2.0 × 10⁶ | 1.0 | 0.50–1.5 | ")
     assert "2.0 × 10⁴ & 2.0 × 10³ & 1.0 & 0.50–1.5" in tex
+    # The sentence after the optional ∞ note keeps its space whether or not the note is printed.
+    assert "only its last words do. Beside it, from training" in " ".join(section.split()) and "do.Beside" not in md
     figures = rendered[1] / "figures"
     assert (figures / "gradient_flow.png").stat().st_size > 0 and (figures / "gradient_flow.pdf").stat().st_size > 0
 
@@ -567,3 +569,8 @@ def test_the_appendix_sets_each_experiment_beside_the_baseline(rendered: tuple[R
         (copy / "report.tex").write_text(tex)
         assert "Appendix: experiments beside the baseline" in tex
         assert build_pdf(copy / "report.tex", tmp_path / "appendix.pdf")[1]
+
+
+def test_a_share_that_is_the_same_for_every_run_is_printed_once(md: str) -> None:
+    # Every fixture run dropped 0 % of its training tokens: one value, not a range "0.00–0.00".
+    assert "which drops 0.00 % of the training tokens" in " ".join(md.split()) and "0.00–0.00" not in md
