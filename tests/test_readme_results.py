@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -43,8 +44,6 @@ def test_table_1_rows_are_the_fixture_runs_means_intervals_seeds_and_best_epochs
 
 
 def test_provenance_names_the_commits_data_hardware_and_the_params_hash(block: str, published: Path) -> None:
-    import hashlib
-
     digest = hashlib.sha256((published / "report" / "params.yaml").read_bytes()).hexdigest()[:16]
     assert "All 8 runs (4 architectures × seeds 1234, 7)" in block
     assert "were trained at commits `111111111111` and `222222222222`, 3 epochs each" in block

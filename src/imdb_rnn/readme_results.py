@@ -25,11 +25,11 @@ from .config import Params, load_params
 from .errors import UserError
 from .fileio import read_json
 from .records import METRICS, run_dir
+from .report import ORIGINAL_VALUES
 from .reportfmt import count, interval_text, join_and, percent, seconds_text
 
 BEGIN = "<!-- results: begin. Written by `make readme` from results/ and report/; edit those, not this block. -->"
 END = "<!-- results: end -->"
-ORIGINAL_VALUES = Path(__file__).with_name("templates") / "original_values.yaml"
 DISCUSSION = "## 4 Discussion"
 
 
