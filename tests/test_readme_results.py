@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -62,6 +64,25 @@ def test_the_discussion_is_the_report_s_own(block: str, published: Path) -> None
     discussion = report.split("## 4 Discussion\n", 1)[1].split("\n## ", 1)[0].strip()
     assert discussion and discussion in block
     assert "**The 2-level bi-LSTM's seed spread.**" in block
+
+
+def test_the_report_s_appendix_is_copied_with_its_headings_one_level_down(published: Path, tmp_path: Path) -> None:
+    assert "Experiments beside the baseline" not in results_block(published)  # none in the fixture
+    root = tmp_path / "with-experiment"
+    shutil.copytree(published, root)
+    folder = root / "results" / "experiments" / "random-embedding"
+    folder.mkdir(parents=True)
+    summary = {arch: {"test_acc_mean": 0.5, "test_acc_by_seed": {"1234": 0.5}, "seeds": [1234], "n": 1} for arch in fake_results.ARCHS}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    (tmp_path / "tree").mkdir()
+    inputs = dataclasses.replace(make_tree(tmp_path / "tree", fake_results.verification()), experiments=root / "results" / "experiments")
+    write_report(inputs, root / "report")
+    block = results_block(root)
+    report = (root / "report" / "report.md").read_text(encoding="utf-8")
+    appendix = report.split("## Appendix: experiments beside the baseline\n", 1)[1].split("\n## ", 1)[0].strip()
+    assert "### Experiments beside the baseline" in block and "\n#### random-embedding\n" in block
+    assert appendix.replace("### random-embedding", "#### random-embedding") in block
+    assert "| 2-level bi-LSTM | 84.38 ± 4.42 [44.67, 124.08] (n = 2) | 50.00 (n = 1) | −34.38 | – |" in block
 
 
 def test_replace_block_changes_only_the_text_between_the_markers(block: str) -> None:

@@ -571,6 +571,62 @@ def test_the_appendix_sets_each_experiment_beside_the_baseline(rendered: tuple[R
         assert build_pdf(copy / "report.tex", tmp_path / "appendix.pdf")[1]
 
 
+def _candidate(folder: Path, params: str, valid: float) -> None:
+    """A selection candidate as export_experiment writes it: one bi-LSTM run, seed 1234."""
+    folder.mkdir(parents=True)
+    (folder / "params.yaml").write_text(params)
+    (folder / "summary.json").write_text(json.dumps({"bilstm2": {"valid_acc_by_seed": {"1234": valid}, "seeds": [1234], "n": 1}}))
+
+
+def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_shows(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    inputs = rendered[0]
+    experiment = tmp_path / "experiments" / "clip-1"
+    experiment.mkdir(parents=True)
+    # read from another place, but the same reviews (data_stats.json as the baseline's)
+    params = "data: {url: /elsewhere/aclImdb_v1.tar.gz, sha256: abc}\n" + inputs.params.read_text().replace(
+        "lr: 0.001}", "lr: 0.001, clip_norm: 1.0}"
+    )
+    (experiment / "params.yaml").write_text(params)
+    (experiment / "data_stats.json").write_text(inputs.data_stats.read_text())
+    write_runs(experiment / "runs")
+    for seed in fake_results.SEEDS:  # the bi-LSTM gets every test review right; the rest as the baseline
+        run = experiment / "runs" / "bilstm2" / f"seed{seed}"
+        fake_results.write_fake_predictions(run / "predictions.csv.gz", 1.0)
+        metrics = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**metrics, "test_acc": 1.0}))
+    summarize(ARCHS, fake_results.SEEDS, experiment / "runs", experiment)
+    one_seed = params.replace("seeds: [1234, 7]", "seeds: [1234]")
+    _candidate(experiment / "selection" / "clip-1-seed1234", one_seed, 0.9)
+    _candidate(experiment / "selection" / "clip-5-seed1234", one_seed.replace("clip_norm: 1.0", "clip_norm: 5.0"), 0.85)
+    md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
+    assert (
+        "Changed from the baseline: train.clip_norm: null/absent → 1.0; the runs read the same reviews as the baseline "
+        "(archive content `9759749489d2`…, vocabulary `d2ae480bdc69`…), so where the archive was read from is left out (trained at"
+    ) in md
+    assert (
+        "**How the value was chosen.** On validation accuracy, before the other seeds ran: train.clip_norm 1.0 gave "
+        "2-level bi-LSTM 90.00 % (seed 1234); train.clip_norm 5.0 gave 2-level bi-LSTM 85.00 % (seed 1234); the baseline "
+        "2-level bi-LSTM 87.50 % (seed 1234). This experiment runs train.clip_norm 1.0 on every seed, the best of them."
+    ) in md
+    # the bi-LSTM: +15.62 points on the same 16 reviews (baseline 87.50 and 81.25, the experiment 100 on both);
+    # its experiment has no spread, so no ratio; the RNN is the baseline's runs again: sd 4.42 both, ratio 1, and
+    # the F(1, 1) quantiles are tan(π/2 · 0.975)² = 25.45² and its inverse
+    assert "**What it shows.** 2-level bi-LSTM: +15.62 points on the same test reviews (seeds 1234, 7), paired 95 % interval [+0.00, +" in md
+    assert (
+        "RNN: +0.00 points on the same test reviews (seeds 1234, 7), paired 95 % interval [+0.00, +0.00], which includes 0: the test "
+        "set cannot tell the two apart; standard deviation over seeds 4.42 → 4.42 points, a ratio of 1.00 with 95 % interval "
+        "[0.04, 25.45] (F distribution, 1 and 1 degrees of freedom), which includes 1: so few seeds cannot tell the two spreads apart."
+    ) in md
+    # a value that was not the best on validation is said to be so; other reviews than the baseline's keep the location
+    _candidate(experiment / "selection" / "clip-0.5-seed1234", one_seed.replace("clip_norm: 1.0", "clip_norm: 0.5"), 0.95)
+    stats = json.loads(inputs.data_stats.read_text())
+    stats["archive"]["content_fingerprint"] = "0" * 64
+    (experiment / "data_stats.json").write_text(json.dumps(stats))
+    md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
+    assert "This experiment runs train.clip_norm 1.0 on every seed, which was not the best of them on validation." in md
+    assert 'Changed from the baseline: data.sha256: null/absent → "abc"; data.url: null/absent → "/elsewhere/aclImdb_v1.tar.gz";' in md
+
+
 def test_a_share_that_is_the_same_for_every_run_is_printed_once(md: str) -> None:
     # Every fixture run dropped 0 % of its training tokens: one value, not a range "0.00–0.00".
     assert "which drops 0.00 % of the training tokens" in " ".join(md.split()) and "0.00–0.00" not in md

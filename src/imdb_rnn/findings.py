@@ -16,7 +16,7 @@ from typing import Any
 
 from .analysis import BOOTSTRAP_RESAMPLES, LN2, Run, length_bin_labels
 from .config import Params
-from .experiments import Experiment, changed_params, compare
+from .experiments import Experiment, changed_params, compare, data_identity
 from .reportfmt import interval_text, percent, points, sci
 
 LENGTH_FIGURE = "accuracy_by_length"
@@ -192,25 +192,117 @@ def _spread_text(spread: Mapping[str, Any]) -> str:
     return f"{percent(spread['mean'])} ± {percent(spread['std'])} {interval_text(spread['interval'])} (n = {spread['n']})"
 
 
-def appendix_context(
-    params: Params, baseline_params: Mapping[str, Any], runs: Mapping[str, Mapping[int, Run]], experiments: Sequence[Experiment]
-) -> list[dict[str, Any]]:
-    """One table per experiment: the baseline and the experiment per architecture, and what changed."""
+# Keys that say which runs an experiment made, not what it changed in them; and keys that say
+# only where the archive was read from (left out when both sides saw the same reviews).
+_RUN_KEYS = ("train.seeds", "train.seed", "train.archs")
+_LOCATION_KEYS = ("data.url", "data.sha256")
+
+
+def _lookup(doc: Mapping[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        doc = doc.get(part) if isinstance(doc, Mapping) else None  # type: ignore[assignment]
+    return doc
+
+
+def _changes(baseline: Mapping[str, Any], other: Mapping[str, Any], same_data: bool, skip: Sequence[str] = ()) -> list[tuple[str, Any, Any]]:
+    return [
+        (key, a, b)
+        for key, a, b in changed_params(dict(baseline), dict(other))
+        if not key.startswith("report.") and not (same_data and key in _LOCATION_KEYS) and key not in skip
+    ]
+
+
+def _selection(params: Params, runs: Mapping[str, Mapping[int, Run]], experiment: Experiment, same_data: bool) -> dict[str, Any] | None:
+    """How the experiment's value was chosen: each candidate's validation accuracy beside the
+    baseline's on the same seed, and whether the experiment runs the best candidate."""
+    if not experiment.selection or not experiment.params:
+        return None
+    keys = sorted({k for c in experiment.selection for k, _, _ in _changes(experiment.params, c.params, same_data, _RUN_KEYS)})
+    if not keys:  # every candidate runs the experiment's own value: name that value
+        keys = sorted(k for c in experiment.selection for k, _, _ in _changes(c.params, experiment.params, same_data, _RUN_KEYS))[:1]
+    candidates, baseline = [], {}
+    for c in experiment.selection:
+        scores, accuracies = [], []
+        for arch in params.train.archs:
+            for seed, acc in (c.summary.get(arch) or {}).get("valid_acc_by_seed", {}).items():
+                scores.append({"title": params.models[arch].title, "seed": seed, "valid": percent(acc)})
+                accuracies.append(float(acc))
+                run = runs.get(arch, {}).get(int(seed))
+                if run is not None:
+                    baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
+        setting = ", ".join(f"{key} {_value(_lookup(c.params, key))}" for key in keys)
+        candidates.append({"setting": setting, "scores": scores, "mean": sum(accuracies) / len(accuracies) if accuracies else -1.0})
+    best = max(candidates, key=lambda c: c["mean"])
+    ours = ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys)
+    return {"candidates": candidates, "baseline": list(baseline.values()), "ours": ours, "runs_best": best["setting"] == ours}
+
+
+def _shows(params: Params, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per architecture: the paired difference and whether its interval leaves 0, and the ratio
+    of the two standard deviations over seeds with its interval."""
     out = []
+    for r in rows:
+        paired, ratio = r["paired"], r["spread_ratio"]
+        entry: dict[str, Any] = {
+            "title": params.models[r["arch"]].title,
+            "difference": points(r["experiment"]["mean"] - r["baseline"]["mean"]),
+            "paired": None,
+            "spread": None,
+        }
+        if paired:
+            low, high = paired["interval"]
+            entry["paired"] = {
+                "difference": points(paired["difference"]),
+                "interval": f"[{points(low)}, {points(high)}]",
+                "seeds": ", ".join(map(str, paired["seeds"])),
+                "excludes_zero": low > 0 or high < 0,
+            }
+        if ratio:
+            entry["spread"] = {
+                "baseline": percent(r["baseline"]["std"]),
+                "experiment": percent(r["experiment"]["std"]),
+                "ratio": f"{ratio['ratio']:.2f}",
+                "interval": f"[{ratio['interval'][0]:.2f}, {ratio['interval'][1]:.2f}]",
+                "df": ratio["df"],
+                "includes_one": ratio["interval"][0] <= 1 <= ratio["interval"][1],
+            }
+        out.append(entry)
+    return out
+
+
+def appendix_context(
+    params: Params,
+    baseline_params: Mapping[str, Any],
+    runs: Mapping[str, Mapping[int, Run]],
+    experiments: Sequence[Experiment],
+    data_stats: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One table per experiment: the baseline and the experiment per architecture, what changed,
+    how its value was chosen (where it kept the candidates) and what the comparison shows."""
+    out = []
+    ours = data_identity(data_stats)
     for experiment in experiments:
         rows = compare(experiment, {arch: dict(by_seed) for arch, by_seed in runs.items()})
-        changes = [(key, a, b) for key, a, b in changed_params(dict(baseline_params), experiment.params) if not key.startswith("report.")]
+        same_data = ours is not None and data_identity(experiment.data_stats) == ours
+        changes = _changes(baseline_params, experiment.params, same_data)
         has_predictions = any(experiment.correct.values())
         commits = sorted({c[:7] for entry in experiment.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
         paired = [r for r in rows if r["paired"]]
         out.append(
             {
                 "name": experiment.name,
-                "changes": "; ".join(f"{key}: {_value(a)} → {_value(b)}" for key, a, b in changes)
+                "changes": ("; ".join(f"{key}: {_value(a)} → {_value(b)}" for key, a, b in changes) or "nothing")
                 if experiment.params
                 else "not recorded (no params.yaml)",
+                "same_data": (
+                    {"content": data_stats["archive"]["content_fingerprint"][:12], "vocab": data_stats["vocab"]["fingerprint"][:12]}  # type: ignore[index]
+                    if same_data
+                    else None
+                ),
                 "has_predictions": has_predictions,
                 "commits": ", ".join(commits) or "unknown",
+                "selection": _selection(params, runs, experiment, same_data),
+                "shows": _shows(params, rows),
                 "rows": [
                     {
                         "title": params.models[r["arch"]].title,

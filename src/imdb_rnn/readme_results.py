@@ -31,6 +31,7 @@ from .reportfmt import count, interval_text, join_and, percent, seconds_text
 BEGIN = "<!-- results: begin. Written by `make readme` from results/ and report/; edit those, not this block. -->"
 END = "<!-- results: end -->"
 DISCUSSION = "## 4 Discussion"
+APPENDIX = "## Appendix: experiments beside the baseline"
 
 
 def _read(path: Path, hint: str) -> str:
@@ -50,7 +51,7 @@ def _section(markdown: str, heading: str, source: Path) -> str:
 
 
 def _rendered_at(markdown: str, source: Path) -> str:
-    match = re.search(r"^\| Rendered at commit \| `([^`]+)` \|$", markdown, flags=re.MULTILINE)
+    match = re.search(r"^\| Rendered at commit \| `([^`]+)`[^|]* \|$", markdown, flags=re.MULTILINE)
     if match is None:
         raise UserError(f"{source} has no 'Rendered at commit' row; rerun stage `report`")
     return match.group(1)
@@ -167,8 +168,16 @@ def results_block(root: str | Path) -> str:
         "### What the runs show",
         "The report's Discussion (`report/report.md`, section 4), copied here by `make readme`:",
         _section(report_md, DISCUSSION, root / "report" / "report.md"),
-        END,
     ]
+    if APPENDIX in report_md.splitlines():  # the ablations, each a table and what it shows
+        appendix = _section(report_md, APPENDIX, root / "report" / "report.md")
+        parts += [
+            "### Experiments beside the baseline",
+            "The report's appendix (`results/experiments/<name>/`, each a finished run of the pipeline with one "
+            "change), copied here by `make readme`:",
+            "\n".join("#" + line if line.startswith("### ") else line for line in appendix.splitlines()),
+        ]
+    parts.append(END)
     return "\n\n".join(parts) + "\n"
 
 

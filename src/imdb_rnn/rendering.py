@@ -78,6 +78,7 @@ def _prose_calls(context: Mapping[str, Any]) -> list[tuple[str, str, tuple[Any, 
     calls = [(name, name, ()) for name in names]
     if findings is not None:
         calls += [(f"appendix_{i}", "appendix_experiment", (e,)) for i, e in enumerate(findings.get("appendix") or [])]
+        calls += [(f"shows_{i}", "appendix_shows", (e,)) for i, e in enumerate(findings.get("appendix") or [])]
     return calls
 
 
@@ -117,7 +118,8 @@ def provenance_rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _in_format(prose: Mapping[str, str], context: Mapping[str, Any], convert: Callable[[str], str]) -> dict[str, Any]:
     out: dict[str, Any] = {name: convert(text) for name, text in prose.items()}
     out["setup"] = [out[name] for name in SETUP_ITEMS]
-    out["appendix"] = [out[key] for key in sorted((k for k in out if k.startswith("appendix_")), key=lambda k: int(k.split("_")[1]))]
+    for prefix, name in (("appendix_", "appendix"), ("shows_", "appendix_shows")):
+        out[name] = [out[key] for key in sorted((k for k in out if k.startswith(prefix)), key=lambda k: int(k.split("_")[1]))]
     out["provenance"] = [{"label": convert(label), "value": convert(text)} for label, text in provenance_rows(context["provenance"])]
     return out
 

@@ -346,7 +346,7 @@ def build_context(inputs: ReportInputs, params: Params, data: ReportData | None 
     if data.runs is not None and data.analysis is not None:
         findings = findings_context(params, data.runs, data.analysis, data.diagnostics, data.experiments)
         findings["length_pdf"] = TexRaw(findings["length_pdf"])
-        findings["appendix"] = appendix_context(params, data.params_doc, data.runs, data.experiments)
+        findings["appendix"] = appendix_context(params, data.params_doc, data.runs, data.experiments, data.data_stats)
     provenance = _provenance(
         params, data.data_stats, data.embedding_stats, models, part1["devices"], part1["threads"], part1["numerics"], inputs.params
     )
