@@ -97,3 +97,10 @@ def test_spread_ratio_uses_the_f_distribution_of_the_two_variances() -> None:
     assert ratio is not None and ratio["ratio"] == pytest.approx(0.5) and ratio["df"] == (2, 2)
     assert ratio["interval"] == pytest.approx((0.5 / 39**0.5, 0.5 * 39**0.5))
     assert spread_ratio([1.0], [2.0, 4.0]) is None and spread_ratio([1.0, 1.0], [2.0, 4.0]) is None
+    # unequal degrees of freedom, in the right order: 1 for a (two values), 9 for b (ten values);
+    # the tables' F(0.975; 1, 9) = 7.209 and F(0.975; 9, 1) = 963.28
+    a, b = [0.0, 2.0], [float(i % 2) for i in range(10)]
+    ratio = spread_ratio(a, b)
+    assert ratio is not None and ratio["df"] == (1, 9)
+    r = ratio["ratio"]
+    assert ratio["interval"] == pytest.approx((r / 7.209**0.5, r * 963.28**0.5), rel=1e-3)

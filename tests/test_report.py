@@ -604,7 +604,7 @@ def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_show
         "(archive content `9759749489d2`…, vocabulary `d2ae480bdc69`…), so where the archive was read from is left out (trained at"
     ) in md
     assert (
-        "**How the value was chosen.** On validation accuracy, before the other seeds ran: train.clip_norm 1.0 gave "
+        "**How the value was chosen.** On validation accuracy: train.clip_norm 1.0 gave "
         "2-level bi-LSTM 90.00 % (seed 1234); train.clip_norm 5.0 gave 2-level bi-LSTM 85.00 % (seed 1234); the baseline "
         "2-level bi-LSTM 87.50 % (seed 1234). This experiment runs train.clip_norm 1.0 on every seed, the best of them."
     ) in md
@@ -624,6 +624,11 @@ def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_show
     (experiment / "data_stats.json").write_text(json.dumps(stats))
     md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
     assert "This experiment runs train.clip_norm 1.0 on every seed, which was not the best of them on validation." in md
+    # a candidate with no validation accuracy on record: nothing to rank the candidates on
+    (experiment / "selection" / "clip-0.5-seed1234" / "summary.json").write_text(json.dumps({"bilstm2": {"seeds": [1234], "n": 1}}))
+    md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
+    assert "train.clip_norm 0.5 gave no validation accuracy on record;" in md
+    assert "This experiment runs train.clip_norm 1.0 on every seed; the candidates share no run to rank them on." in md
     assert 'Changed from the baseline: data.sha256: null/absent → "abc"; data.url: null/absent → "/elsewhere/aclImdb_v1.tar.gz";' in md
 
 

@@ -107,11 +107,13 @@ def _candidate(folder: Path) -> Candidate:
 
 
 def data_identity(stats: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
-    """What decides which reviews a run trained, validated and was tested on: the archive's
-    content, the vocabulary, ``limit`` and the split's seed and sizes. None when unknown."""
+    """What decides which reviews a run trained, validated and was tested on, and which unlabeled
+    ones word2vec read: the archive's content, the vocabulary, ``limit``, the split's seed and
+    sizes, the unlabeled count. None when unknown."""
     try:
         splits = {name: split["reviews"] for name, split in stats["splits"].items()}  # type: ignore[index]
-        return (stats["archive"]["content_fingerprint"], stats["vocab"]["fingerprint"], stats["limit"], stats["seed"], sorted(splits.items()))  # type: ignore[index]
+        archive, vocab = stats["archive"]["content_fingerprint"], stats["vocab"]["fingerprint"]  # type: ignore[index]
+        return (archive, vocab, stats["limit"], stats["seed"], sorted(splits.items()), stats.get("unsup_reviews"))  # type: ignore[union-attr]
     except (KeyError, TypeError):
         return None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .analysis import BOOTSTRAP_RESAMPLES, LN2, Run, length_bin_labels
 from .config import Params
+from .errors import UserError
 from .experiments import Experiment, changed_params, compare, data_identity
 from .reportfmt import interval_text, percent, points, sci
 
@@ -212,29 +213,59 @@ def _changes(baseline: Mapping[str, Any], other: Mapping[str, Any], same_data: b
     ]
 
 
-def _selection(params: Params, runs: Mapping[str, Mapping[int, Run]], experiment: Experiment, same_data: bool) -> dict[str, Any] | None:
+def _seed_number(seed: Any, where: str) -> int:
+    try:
+        return int(seed)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: seed {seed!r} is not a whole number; export the experiment again") from None
+
+
+def _selection(
+    params: Params, runs: Mapping[str, Mapping[int, Run]], experiment: Experiment, baseline_params: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """How the experiment's value was chosen: each candidate's validation accuracy beside the
-    baseline's on the same seed, and whether the experiment runs the best candidate."""
+    baseline's on the same runs, and whether the experiment runs the best candidate, ranked on
+    the (architecture, seed) runs every candidate has."""
     if not experiment.selection or not experiment.params:
         return None
-    keys = sorted({k for c in experiment.selection for k, _, _ in _changes(experiment.params, c.params, same_data, _RUN_KEYS)})
-    if not keys:  # every candidate runs the experiment's own value: name that value
-        keys = sorted(k for c in experiment.selection for k, _, _ in _changes(c.params, experiment.params, same_data, _RUN_KEYS))[:1]
+    # the value chosen: what the experiment changed from the baseline, not which runs it made or where the archive was
+    keys = [k for k, _, _ in _changes(baseline_params, experiment.params, True, _RUN_KEYS)]
+    if not keys:
+        return None
     candidates, baseline = [], {}
     for c in experiment.selection:
-        scores, accuracies = [], []
+        scores: dict[tuple[str, int], float] = {}
         for arch in params.train.archs:
             for seed, acc in (c.summary.get(arch) or {}).get("valid_acc_by_seed", {}).items():
-                scores.append({"title": params.models[arch].title, "seed": seed, "valid": percent(acc)})
-                accuracies.append(float(acc))
-                run = runs.get(arch, {}).get(int(seed))
-                if run is not None:
-                    baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
-        setting = ", ".join(f"{key} {_value(_lookup(c.params, key))}" for key in keys)
-        candidates.append({"setting": setting, "scores": scores, "mean": sum(accuracies) / len(accuracies) if accuracies else -1.0})
-    best = max(candidates, key=lambda c: c["mean"])
-    ours = ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys)
-    return {"candidates": candidates, "baseline": list(baseline.values()), "ours": ours, "runs_best": best["setting"] == ours}
+                scores[(arch, _seed_number(seed, f"{experiment.name}/selection/{c.name}"))] = float(acc)
+        candidates.append(
+            {
+                "setting": ", ".join(f"{key} {_value(_lookup(c.params, key))}" for key in keys),
+                "ours": all(_lookup(c.params, key) == _lookup(experiment.params, key) for key in keys),
+                "scores": scores,
+            }
+        )
+    shared = set.intersection(*(set(c["scores"]) for c in candidates))
+    for c in candidates:
+        c["mean"] = sum(c["scores"][run] for run in shared) / len(shared) if shared else None
+        c["scores"] = [{"title": params.models[arch].title, "seed": seed, "valid": percent(acc)} for (arch, seed), acc in sorted(c["scores"].items())]
+    for arch, seed in sorted(shared):
+        run = runs.get(arch, {}).get(seed)
+        if run is not None:
+            baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
+    ours = [c for c in candidates if c["ours"]]
+    if not ours:
+        verdict = "absent"  # the experiment runs a value no candidate tried
+    elif not shared:
+        verdict = "unranked"  # the candidates share no run to compare them on
+    else:
+        verdict = "best" if ours[0]["mean"] >= max(c["mean"] for c in candidates) else "not_best"
+    return {
+        "candidates": candidates,
+        "baseline": list(baseline.values()),
+        "ours": ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys),
+        "verdict": verdict,
+    }
 
 
 def _shows(params: Params, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -285,6 +316,8 @@ def appendix_context(
         rows = compare(experiment, {arch: dict(by_seed) for arch, by_seed in runs.items()})
         same_data = ours is not None and data_identity(experiment.data_stats) == ours
         changes = _changes(baseline_params, experiment.params, same_data)
+        # say so only where it hid a difference in where the archive was read from
+        same_data = same_data and len(changes) < len(_changes(baseline_params, experiment.params, False))
         has_predictions = any(experiment.correct.values())
         commits = sorted({c[:7] for entry in experiment.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
         paired = [r for r in rows if r["paired"]]
@@ -301,7 +334,7 @@ def appendix_context(
                 ),
                 "has_predictions": has_predictions,
                 "commits": ", ".join(commits) or "unknown",
-                "selection": _selection(params, runs, experiment, same_data),
+                "selection": _selection(params, runs, experiment, baseline_params),
                 "shows": _shows(params, rows),
                 "rows": [
                     {

@@ -57,6 +57,11 @@ def _rendered_at(markdown: str, source: Path) -> str:
     return match.group(1)
 
 
+def _short(commit: str) -> str:
+    """A commit's first 12 characters, keeping "+dirty" (a report rendered from uncommitted code says so)."""
+    return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
 def _runs(root: Path, params: Params) -> dict[str, dict[int, dict[str, Any]]]:
     runs: dict[str, dict[int, dict[str, Any]]] = {}
     for arch in params.train.archs:
@@ -94,7 +99,7 @@ def _provenance(root: Path, params: Params, runs: Mapping[str, Mapping[int, Mapp
         f"{count(splits['valid']['reviews'])} validation and {count(splits['test']['reviews'])} test reviews "
         f"(word2vec also read {count(stats['unsup_reviews'])} unlabeled reviews), on {join_and(devices)} "
         f"({join_and(cpus)}) with `numerics.cpu: {join_and(numerics)}`, torch {packages['torch']}, "
-        f"numpy {packages['numpy']}. The report was rendered at commit `{_rendered_at(report_md, root / 'report' / 'report.md')[:12]}`; "
+        f"numpy {packages['numpy']}. The report was rendered at commit `{_short(_rendered_at(report_md, root / 'report' / 'report.md'))}`; "
         f"the params of these runs are `report/params.yaml` (sha256 `{digest}`…)."
     )
 
