@@ -632,6 +632,16 @@ def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_show
     assert 'Changed from the baseline: data.sha256: null/absent → "abc"; data.url: null/absent → "/elsewhere/aclImdb_v1.tar.gz";' in md
 
 
+def test_a_report_of_the_bi_lstm_alone_leaves_out_the_rnn_paragraph(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    # an ablation of the bi-LSTM alone (train.archs: [bilstm2]) once failed here: the Discussion assumed a tanh RNN
+    inputs = rendered[0]
+    params = tmp_path / "params.yaml"
+    params.write_text(inputs.params.read_text().replace("archs: [bilstm2, birnn2, birnn1, rnn1]", "archs: [bilstm2]"))
+    assert "archs: [bilstm2]" in params.read_text()
+    md = render(build_context(dataclasses.replace(inputs, params=params), load_params(params)))["md"]
+    assert "**How the tanh RNNs learn.**" not in md and "**The 2-level bi-LSTM's seed spread.**" in md
+
+
 def test_a_share_that_is_the_same_for_every_run_is_printed_once(md: str) -> None:
     # Every fixture run dropped 0 % of its training tokens: one value, not a range "0.00–0.00".
     assert "which drops 0.00 % of the training tokens" in " ".join(md.split()) and "0.00–0.00" not in md

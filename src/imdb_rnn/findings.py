@@ -92,6 +92,7 @@ def _discussion(
     lstm = [a for a in archs if params.models[a].cell == "lstm"]
     rnns = [a for a in archs if params.models[a].cell == "rnn"]  # the tanh RNNs
     out: dict[str, Any] = {"ln2": f"{LN2:.4f}", "clip_norm": params.train.clip_norm, "embedding_init": params.embedding.init}
+    out |= {"rnn": None, "lstm": None}  # each paragraph only where its architectures ran (the templates test them)
     if rnns:
         # the RNNs' last-epoch training loss, over every seed, and the largest change of validation
         # accuracy from one epoch to the next
