@@ -608,6 +608,12 @@ def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_show
         "2-level bi-LSTM 90.00 % (seed 1234); train.clip_norm 5.0 gave 2-level bi-LSTM 85.00 % (seed 1234); the baseline "
         "2-level bi-LSTM 87.50 % (seed 1234). This experiment runs train.clip_norm 1.0 on every seed, the best of them."
     ) in md
+    # the candidates ran the bi-LSTM alone: the others are named as untried, with their baseline spikes (fixture: max 4k over mean 2k)
+    assert (
+        "The candidates ran the 2-level bi-LSTM only: the 2-level bi-RNN, the bi-RNN and the RNN run the value without a selection "
+        "of their own (in the baseline runs, the largest batch gradient norm of an epoch reached 2× that epoch's mean for the "
+        "2-level bi-RNN, 2× for the bi-RNN and 2× for the RNN)."
+    ) in md
     # the bi-LSTM: +15.62 points on the same 16 reviews (baseline 87.50 and 81.25, the experiment 100 on both);
     # its experiment has no spread, so no ratio; the RNN is the baseline's runs again: sd 4.42 both, ratio 1, and
     # the F(1, 1) quantiles are tan(π/2 · 0.975)² = 25.45² and its inverse
@@ -624,6 +630,16 @@ def test_the_appendix_says_how_the_value_was_chosen_and_what_the_comparison_show
     (experiment / "data_stats.json").write_text(json.dumps(stats))
     md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
     assert "This experiment runs train.clip_norm 1.0 on every seed, which was not the best of them on validation." in md
+    # a candidate that ran two of the RNNs too: one is left untried, named alone
+    candidate = experiment / "selection" / "clip-1-seed1234" / "summary.json"
+    one_run = {"valid_acc_by_seed": {"1234": 0.7}, "seeds": [1234], "n": 1}
+    candidate.write_text(json.dumps({**json.loads(candidate.read_text()), "birnn1": one_run, "rnn1": one_run}))
+    md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())
+    assert "train.clip_norm 1.0 gave 2-level bi-LSTM 90.00 % (seed 1234), bi-RNN 70.00 % (seed 1234), RNN 70.00 % (seed 1234);" in md
+    assert (
+        "The candidates ran the 2-level bi-LSTM, bi-RNN and RNN only: the 2-level bi-RNN runs the value without a selection of its own "
+        "(in the baseline runs, the largest batch gradient norm of an epoch reached 2× that epoch's mean for the 2-level bi-RNN)."
+    ) in md and "This experiment runs train.clip_norm 1.0 on every seed, which was not the best" in md
     # a candidate with no validation accuracy on record: nothing to rank the candidates on
     (experiment / "selection" / "clip-0.5-seed1234" / "summary.json").write_text(json.dumps({"bilstm2": {"seeds": [1234], "n": 1}}))
     md = " ".join(render(build_context(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), load_params(inputs.params)))["md"].split())

@@ -18,7 +18,7 @@ from .analysis import BOOTSTRAP_RESAMPLES, LN2, Run, length_bin_labels
 from .config import Params
 from .errors import UserError
 from .experiments import Experiment, changed_params, compare, data_identity
-from .reportfmt import interval_text, percent, points, sci
+from .reportfmt import interval_text, join_and, percent, points, sci
 
 LENGTH_FIGURE = "accuracy_by_length"
 SPIKE = 10.0  # a batch gradient norm this many times its epoch's mean is called a spike
@@ -222,11 +222,16 @@ def _seed_number(seed: Any, where: str) -> int:
 
 
 def _selection(
-    params: Params, runs: Mapping[str, Mapping[int, Run]], experiment: Experiment, baseline_params: Mapping[str, Any]
+    params: Params,
+    runs: Mapping[str, Mapping[int, Run]],
+    experiment: Experiment,
+    baseline_params: Mapping[str, Any],
+    archs: Sequence[str],
 ) -> dict[str, Any] | None:
     """How the experiment's value was chosen: each candidate's validation accuracy beside the
     baseline's on the same runs, and whether the experiment runs the best candidate, ranked on
-    the (architecture, seed) runs every candidate has."""
+    the (architecture, seed) runs every candidate has. ``archs``: the architectures the appendix
+    compares; those no candidate ran are named, with the baseline's gradient spikes where recorded."""
     if not experiment.selection or not experiment.params:
         return None
     # the value chosen: what the experiment changed from the baseline, not which runs it made or where the archive was
@@ -249,11 +254,20 @@ def _selection(
     shared = set.intersection(*(set(c["scores"]) for c in candidates))
     for c in candidates:
         c["mean"] = sum(c["scores"][run] for run in shared) / len(shared) if shared else None
+        c["runs"] = sorted(c["scores"])
         c["scores"] = [{"title": params.models[arch].title, "seed": seed, "valid": percent(acc)} for (arch, seed), acc in sorted(c["scores"].items())]
     for arch, seed in sorted(shared):
         run = runs.get(arch, {}).get(seed)
         if run is not None:
             baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
+    tried = {arch for c in candidates for arch, _ in c["runs"]}
+    untried, spikes = [], []
+    for arch in archs:
+        if arch not in tried:
+            untried.append(f"the {params.models[arch].title}")
+            peaks = [p for p in (_peak_over_mean(run) for run in runs.get(arch, {}).values()) if not math.isnan(p)]
+            if peaks:
+                spikes.append(f"{max(peaks):.0f}× that epoch's mean for the {params.models[arch].title}" if not spikes else f"{max(peaks):.0f}× for the {params.models[arch].title}")
     ours = [c for c in candidates if c["ours"]]
     if not ours:
         verdict = "absent"  # the experiment runs a value no candidate tried
@@ -266,6 +280,10 @@ def _selection(
         "baseline": list(baseline.values()),
         "ours": ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys),
         "verdict": verdict,
+        "tried": join_and([params.models[a].title for a in archs if a in tried]) if tried & set(archs) else None,
+        "untried": join_and(untried) if untried else None,
+        "n_untried": len(untried),
+        "spikes": join_and(spikes) if spikes else None,  # the baseline's largest batch gradient norm over its epoch's mean
     }
 
 
@@ -335,7 +353,7 @@ def appendix_context(
                 ),
                 "has_predictions": has_predictions,
                 "commits": ", ".join(commits) or "unknown",
-                "selection": _selection(params, runs, experiment, baseline_params),
+                "selection": _selection(params, runs, experiment, baseline_params, [r["arch"] for r in rows]),
                 "shows": _shows(params, rows),
                 "rows": [
                     {
