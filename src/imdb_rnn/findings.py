@@ -267,7 +267,8 @@ def _selection(
             untried.append(f"the {params.models[arch].title}")
             peaks = [p for p in (_peak_over_mean(run) for run in runs.get(arch, {}).values()) if not math.isnan(p)]
             if peaks:
-                spikes.append(f"{max(peaks):.0f}× that epoch's mean for the {params.models[arch].title}" if not spikes else f"{max(peaks):.0f}× for the {params.models[arch].title}")
+                of_what = "× that epoch's mean" if not spikes else "×"
+                spikes.append(f"{max(peaks):.0f}{of_what} for the {params.models[arch].title}")
     ours = [c for c in candidates if c["ours"]]
     if not ours:
         verdict = "absent"  # the experiment runs a value no candidate tried
@@ -339,7 +340,8 @@ def appendix_context(
         same_data = same_data and len(changes) < len(_changes(baseline_params, experiment.params, False))
         has_predictions = any(experiment.correct.values())
         commits = sorted({c[:7] for entry in experiment.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
-        paired = [r for r in rows if r["paired"]]
+        shows = _shows(params, rows)  # one entry per row, in order: the table's paired cells come from it
+        paired = [s["paired"] for s in shows if s["paired"]]
         out.append(
             {
                 "name": experiment.name,
@@ -354,24 +356,19 @@ def appendix_context(
                 "has_predictions": has_predictions,
                 "commits": ", ".join(commits) or "unknown",
                 "selection": _selection(params, runs, experiment, baseline_params, [r["arch"] for r in rows]),
-                "shows": _shows(params, rows),
+                "shows": shows,
                 "rows": [
                     {
-                        "title": params.models[r["arch"]].title,
+                        "title": show["title"],
                         "baseline": _spread_text(r["baseline"]),
                         "experiment": _spread_text(r["experiment"]),
-                        "difference": points(r["experiment"]["mean"] - r["baseline"]["mean"]),
-                        "paired": (
-                            f"{points(r['paired']['difference'])} [{points(r['paired']['interval'][0])}, {points(r['paired']['interval'][1])}]"
-                            f" (seeds {', '.join(map(str, r['paired']['seeds']))})"
-                            if r["paired"]
-                            else "–"
-                        ),
+                        "difference": show["difference"],
+                        "paired": f"{p['difference']} {p['interval']} (seeds {p['seeds']})" if (p := show["paired"]) else "–",
                     }
-                    for r in rows
+                    for r, show in zip(rows, shows, strict=True)
                 ],
                 "n_paired": len(paired),
-                "n_real": sum(1 for r in paired if r["paired"]["interval"][0] > 0 or r["paired"]["interval"][1] < 0),
+                "n_real": sum(p["excludes_zero"] for p in paired),
             }
         )
     return out
