@@ -231,7 +231,8 @@ def _selection(
     """How the experiment's value was chosen: each candidate's validation accuracy beside the
     baseline's on the same runs, and whether the experiment runs the best candidate, ranked on
     the (architecture, seed) runs every candidate has. ``archs``: the architectures the appendix
-    compares; those no candidate ran are named, with the baseline's gradient spikes where recorded."""
+    compares; those the value was not ranked on are named (with the baseline's gradient spikes
+    where the value is a clipping norm: the reason to clip an architecture at all)."""
     if not experiment.selection or not experiment.params:
         return None
     # the value chosen: what the experiment changed from the baseline, not which runs it made or where the archive was
@@ -252,21 +253,28 @@ def _selection(
             }
         )
     shared = set.intersection(*(set(c["scores"]) for c in candidates))
+
+    def order(run: tuple[str, int]) -> tuple[int, int]:  # params' order of architectures, then seed
+        return params.train.archs.index(run[0]), run[1]
+
     for c in candidates:
         c["mean"] = sum(c["scores"][run] for run in shared) / len(shared) if shared else None
-        c["runs"] = sorted(c["scores"])
-        c["scores"] = [{"title": params.models[arch].title, "seed": seed, "valid": percent(acc)} for (arch, seed), acc in sorted(c["scores"].items())]
-    for arch, seed in sorted(shared):
+        c["scores"] = [
+            {"title": params.models[arch].title, "seed": seed, "valid": percent(acc)}
+            for (arch, seed), acc in sorted(c["scores"].items(), key=lambda kv: order(kv[0]))
+        ]
+    for arch, seed in sorted(shared, key=order):
         run = runs.get(arch, {}).get(seed)
         if run is not None:
             baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
-    tried = {arch for c in candidates for arch, _ in c["runs"]}
+    # the architectures the ranking used (the runs every candidate has); the others take the value unranked
+    chosen_on = [arch for arch in archs if any(arch == a for a, _ in shared)]
     untried, spikes = [], []
-    for arch in archs:
-        if arch not in tried:
-            untried.append(f"the {params.models[arch].title}")
+    for arch in archs if chosen_on else ():
+        if arch not in chosen_on:
+            untried.append(params.models[arch].title)
             peaks = [p for p in (_peak_over_mean(run) for run in runs.get(arch, {}).values()) if not math.isnan(p)]
-            if peaks:
+            if peaks and "train.clip_norm" in keys:
                 of_what = "× that epoch's mean" if not spikes else "×"
                 spikes.append(f"{max(peaks):.0f}{of_what} for the {params.models[arch].title}")
     ours = [c for c in candidates if c["ours"]]
@@ -281,7 +289,7 @@ def _selection(
         "baseline": list(baseline.values()),
         "ours": ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys),
         "verdict": verdict,
-        "tried": join_and([params.models[a].title for a in archs if a in tried]) if tried & set(archs) else None,
+        "chosen_on": join_and([params.models[a].title for a in chosen_on]) if chosen_on else None,
         "untried": join_and(untried) if untried else None,
         "n_untried": len(untried),
         "spikes": join_and(spikes) if spikes else None,  # the baseline's largest batch gradient norm over its epoch's mean
