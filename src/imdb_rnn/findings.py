@@ -268,15 +268,15 @@ def _selection(
         if run is not None:
             baseline[(arch, seed)] = {"title": params.models[arch].title, "seed": seed, "valid": percent(run.metrics["valid_acc"])}
     # the architectures the ranking used (the runs every candidate has); the others take the value unranked
-    chosen_on = [arch for arch in archs if any(arch == a for a, _ in shared)]
-    untried, spikes = [], []
-    for arch in archs if chosen_on else ():
-        if arch not in chosen_on:
-            untried.append(params.models[arch].title)
-            peaks = [p for p in (_peak_over_mean(run) for run in runs.get(arch, {}).values()) if not math.isnan(p)]
-            if peaks and "train.clip_norm" in keys:
-                of_what = "× that epoch's mean" if not spikes else "×"
-                spikes.append(f"{max(peaks):.0f}{of_what} for the {params.models[arch].title}")
+    ranked = {arch for arch, _ in shared}
+    chosen_on = [arch for arch in archs if arch in ranked]
+    untried = [arch for arch in archs if arch not in ranked] if chosen_on else []
+    spikes = []
+    for arch in untried if "train.clip_norm" in keys else ():
+        peaks = [p for p in (_peak_over_mean(run) for run in runs.get(arch, {}).values()) if not math.isnan(p)]
+        if peaks:
+            ratio = f"{max(peaks):.0f}×" + ("" if spikes else " that epoch's mean")
+            spikes.append(f"{ratio} for the {params.models[arch].title}")
     ours = [c for c in candidates if c["ours"]]
     if not ours:
         verdict = "absent"  # the experiment runs a value no candidate tried
@@ -290,7 +290,7 @@ def _selection(
         "ours": ", ".join(f"{key} {_value(_lookup(experiment.params, key))}" for key in keys),
         "verdict": verdict,
         "chosen_on": join_and([params.models[a].title for a in chosen_on]) if chosen_on else None,
-        "untried": join_and(untried) if untried else None,
+        "untried": join_and([params.models[a].title for a in untried]) if untried else None,
         "n_untried": len(untried),
         "spikes": join_and(spikes) if spikes else None,  # the baseline's largest batch gradient norm over its epoch's mean
     }
