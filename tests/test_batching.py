@@ -149,3 +149,33 @@ def test_loader_yields_long_text_and_float_labels(split):
     assert lengths.dtype == torch.int64 and len(lengths) == len(labels) == text.shape[1]
     assert len(loader) == len(loader.batches)
     assert text.dtype == torch.int64 and labels.dtype == torch.float32
+
+
+def test_padded_training_batches_read_every_token_padded_to_the_longest_member(split):
+    from imdb_rnn.batching import POOL_BATCHES, padded_train_batches, plan_train_batches
+
+    plan = padded_train_batches(split.lengths, batch_size=16, seed=1, epoch=1)
+    seen = np.concatenate([b.indices for b in plan.batches])
+    assert sorted(seen.tolist()) == sorted(np.flatnonzero(split.lengths > 0).tolist())
+    assert plan.tokens_kept == plan.tokens_total and plan.dropped_fraction == 0
+    mixed = 0
+    for batch in plan.batches:
+        text, labels = next(iter(BatchLoader(split, [batch], read_padding=True)))
+        assert text.shape == (int(split.lengths[batch.indices].max()), len(batch))
+        # each column is the review followed by <pad> up to the batch's longest member
+        for column, index in enumerate(batch.indices):
+            own = int(split.lengths[index])
+            start = int(split.offsets[index])
+            assert text[:own, column].tolist() == split.tokens[start : start + own].tolist()
+            assert (text[own:, column] == PAD_ID).all()
+        mixed += len(set(split.lengths[batch.indices].tolist())) > 1
+    assert mixed > 0  # some batches really are padded (the test means something)
+    # without read_padding the same batch brings its lengths, as evaluation's do
+    assert len(next(iter(BatchLoader(split, plan.batches[:1])))) == 3
+    # within a pool the batches are sorted by length, and the plan is a function of seed and epoch
+    assert POOL_BATCHES * 16 >= len(split.lengths)  # one pool here
+    maxima = sorted(b.length for b in plan.batches)
+    assert [b.indices.tolist() for b in padded_train_batches(split.lengths, 16, 1, 1).batches] == [b.indices.tolist() for b in plan.batches]
+    assert [b.length for b in padded_train_batches(split.lengths, 16, 1, 2).batches] != [b.length for b in plan.batches]
+    assert sorted(b.length for b in padded_train_batches(split.lengths, 16, 1, 2).batches) == maxima
+    assert plan_train_batches("bucketed", split.lengths, 16, 1, 1) == train_batches(split.lengths, 16, 1, 1)

@@ -22,8 +22,8 @@ from imdb_rnn.dataset import EncodedSplit, save_split
 from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
 from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
-from imdb_rnn.records import read_predictions, review_names
-from imdb_rnn.training import HISTORY_COLUMNS, evaluate, run_training
+from imdb_rnn.records import HISTORY_COLUMNS, read_predictions, review_names
+from imdb_rnn.training import evaluate, run_training
 from imdb_rnn.trainio import OutputPaths, TrainData
 from imdb_rnn.vocab import build_tokenizer, encode
 
@@ -641,3 +641,44 @@ def test_evaluating_padded_batches_leaves_the_cudnn_weights_in_one_chunk(data):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*single contiguous chunk.*")
         model(torch.randint(2, 40, (12, 4), device="cuda"))
+
+
+def test_recipe_options_change_the_run_as_they_say(data, reference, tmp_path):
+    """train.optimizer, train.batching and train.checkpoint: each its own run, recorded in the
+    metrics and the checkpoint; the defaults are the reference run (the published recipe)."""
+    assert reference["metrics"]["train"] == {
+        "epochs": 3, "batch_size": 8, "lr": 0.02, "clip_norm": None, "optimizer": "adam", "batching": "bucketed", "checkpoint": "best"
+    }  # fmt: skip
+    base = stable(reference["metrics"])
+    runs = {}
+    for key, value in (("optimizer", "sgd"), ("batching", "padded"), ("checkpoint", "last")):
+        changed = TRAIN.model_copy(update={key: value})
+        runs[key] = run_training("tiny", TINY, changed, data, outputs_in(tmp_path / key), seed=11)
+        assert runs[key]["train"][key] == value
+        assert torch.load(outputs_in(tmp_path / key).checkpoint, weights_only=True)["config"]["train"][key] == value
+        # verify's recomputation of the first steps follows the recipe too
+        early = runs[key]["fingerprints"]["early"]
+        assert training.early_fingerprint(TINY, changed, data, seed=11, embedding=None) == (early["batches"], early["state"])
+    # SGD and padded batches take another path from the first step
+    assert runs["optimizer"]["fingerprints"]["early"] != base["fingerprints"]["early"]
+    assert runs["batching"]["fingerprints"]["early"] != base["fingerprints"]["early"]
+    assert runs["batching"]["tokens_dropped_fraction"] == 0 < base["tokens_dropped_fraction"]
+    # the last epoch's weights: the same trajectory as the best-validation run, other weights tested
+    # (a faster rate, whose best validation loss comes at epoch 2 of 4: the test means something)
+    fast = TRAIN.model_copy(update={"lr": 0.05, "epochs": 4})
+    best = run_training("tiny", TINY, fast, data, outputs_in(tmp_path / "fast-best"), seed=11)
+    last = run_training("tiny", TINY, fast.model_copy(update={"checkpoint": "last"}), data, outputs_in(tmp_path / "fast-last"), seed=11)
+    assert best["best_epoch"] == 2 and last["best_epoch"] == 4
+    assert last["fingerprints"] == best["fingerprints"]
+    with outputs_in(tmp_path / "fast-last").history.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert last["valid_loss"] == pytest.approx(float(rows[-1]["valid_loss"])) and last["valid_loss"] > best["valid_loss"]
+    assert last["test_loss"] != best["test_loss"]
+
+
+def test_sgd_steps_are_plain_gradient_steps(data):
+    sgd = TRAIN.model_copy(update={"optimizer": "sgd"})
+    model, optimizer, _ = training.start_run(TINY, sgd, data.vocab_size, seed=11, device=torch.device("cpu"), embedding=None)
+    assert type(optimizer) is torch.optim.SGD and optimizer.defaults["lr"] == 0.02 and optimizer.defaults["momentum"] == 0
+    with pytest.raises(ValueError):
+        TrainParams(archs=["tiny"], optimizer="adamw")

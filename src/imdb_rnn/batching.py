@@ -23,6 +23,14 @@ fused kernels about twice as fast as batches of one exact length (on IMDB those 
 member) would pass ``EVAL_TOKEN_BUDGET``, so one very long review cannot make its whole
 batch that long; a review longer than the budget is a batch of its own.
 
+Padded, tutorial style (``train.batching: padded``, an ablation: :func:`padded_train_batches`):
+what torchtext's ``BucketIterator`` did for the tutorials the original followed. The
+shuffled reviews are cut into pools of ``POOL_BATCHES`` batches, each pool sorted by length
+and cut into batches, and the batches shuffled; each batch is right-padded to its longest
+member and the model reads it whole, without lengths (:class:`BatchLoader` with
+``read_padding``), so a shorter review's final state comes after its ``<pad>`` steps.
+Evaluation then reads the same padded batches of :func:`eval_batches` through the padding.
+
 Empty reviews (no tokens after tokenization): training skips them — they carry no signal
 and would force a zero-length chunk — and the plan counts them. Evaluation keeps them,
 read as a single ``<pad>`` token (a zero vector), so they still count in the accuracy.
@@ -102,6 +110,40 @@ def train_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
     )
 
 
+# torchtext's BucketIterator sorted pools of 100 batches (its `batch_size_fn`-free default).
+POOL_BATCHES = 100
+
+
+def padded_train_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> TrainPlan:
+    """The training batches of ``epoch``, tutorial style: shuffled, sorted by length within pools
+    of ``POOL_BATCHES`` batches, padded to each batch's longest member, the batches shuffled.
+
+    Every token is read (nothing is cut); empty reviews are skipped as in :func:`train_batches`.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    order = order[lengths[order] > 0]
+    pool = POOL_BATCHES * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        members = order[start : start + pool]
+        members = members[np.argsort(lengths[members], kind="stable")]
+        for first in range(0, len(members), batch_size):
+            chunk = members[first : first + batch_size]
+            batches.append(Batch(indices=chunk, length=int(lengths[chunk].max()), lengths=lengths[chunk]))
+    batches = [batches[i] for i in rng.permutation(len(batches))]
+    kept = int(lengths[order].sum())
+    return TrainPlan(batches=batches, tokens_total=int(lengths.sum()), tokens_kept=kept, empty_skipped=int((lengths == 0).sum()))
+
+
+def plan_train_batches(batching: str, lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> TrainPlan:
+    """The training batches of ``epoch`` for ``train.batching`` (``bucketed`` or ``padded``)."""
+    if batching == "padded":
+        return padded_train_batches(lengths, batch_size, seed, epoch)
+    return train_batches(lengths, batch_size, seed, epoch)
+
+
 def eval_batches(lengths: np.ndarray, batch_size: int, max_tokens: int = EVAL_TOKEN_BUDGET) -> list[Batch]:
     """Every review exactly once, sorted by length into padded batches: shortest first.
 
@@ -141,12 +183,17 @@ def batch_tensors(split: EncodedSplit, batch: Batch) -> tuple[torch.Tensor, torc
 
 class BatchLoader:
     """Iterate the tensors of ``batches`` on ``device``, built one at a time: ``(text, labels)``,
-    and ``(text, labels, lengths)`` for a padded batch (one with ``lengths``)."""
+    and ``(text, labels, lengths)`` for a padded batch (one with ``lengths``).
 
-    def __init__(self, split: EncodedSplit, batches: list[Batch], device: str | torch.device = "cpu"):
+    ``read_padding``: yield a padded batch as ``(text, labels)`` too, so the model reads it
+    through its padding (``train.batching: padded``).
+    """
+
+    def __init__(self, split: EncodedSplit, batches: list[Batch], device: str | torch.device = "cpu", read_padding: bool = False):
         self.split = split
         self.batches = batches
         self.device = torch.device(device)
+        self.read_padding = read_padding
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -154,7 +201,7 @@ class BatchLoader:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
         for batch in self.batches:
             text, labels = batch_tensors(self.split, batch)
-            if batch.lengths is None:
+            if batch.lengths is None or self.read_padding:
                 yield text.to(self.device), labels.to(self.device)
             else:
                 yield text.to(self.device), labels.to(self.device), torch.from_numpy(batch.lengths).to(self.device)

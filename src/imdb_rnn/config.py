@@ -96,11 +96,18 @@ class TrainParams(_Section):
     seed: Seed = Field(1234, description="the primary seed: its run gives the checkpoint and curves shown")
     seeds: list[Seed] | None = Field(None, min_length=1, max_length=1000, description="every seed to run per architecture; null = [seed]")
     batch_size: int = Field(64, ge=1, le=65536, description="batch size")
-    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    lr: float = Field(1e-3, gt=0, description="learning rate of train.optimizer")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     clip_norm: float | None = Field(
         None, gt=0, le=1e6, description="rescale each batch's gradients to at most this L2 norm before the step; null = no clipping (the original)"
     )
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="adam (the lineage's upgraded tutorials) | sgd (plain SGD, its first tutorial)")
+    batching: Literal["bucketed", "padded"] = Field(
+        "bucketed",
+        description="bucketed: equal-length training batches, every review read to its own end | "
+        "padded: tutorial-style batches padded to their longest member and read through the padding",
+    )
+    checkpoint: Literal["best", "last"] = Field("best", description="weights tested: best = lowest validation loss | last = the last epoch's")
 
     @model_validator(mode="after")
     def _seed_among_seeds(self) -> TrainParams:

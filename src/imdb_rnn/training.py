@@ -6,7 +6,9 @@
 The recipe of the original's lineage: Adam at ``train.lr``, binary cross-entropy on the
 logit, ``train.epochs`` passes over length-bucketed batches (see :mod:`imdb_rnn.batching`),
 validation after each epoch, the weights with the lowest validation loss kept and evaluated
-once on the test split.
+once on the test split. Three keys change the recipe for ablations: ``train.optimizer``
+(plain SGD), ``train.batching`` (tutorial-style padded batches read through the padding) and
+``train.checkpoint`` (test the last epoch's weights).
 
 Reproducible: one seed fixes the initialisation, the dropout masks (torch's generator) and
 the batch order (drawn from seed and epoch alone), so two runs on the same CPU with the same
@@ -40,19 +42,19 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .batching import BatchLoader, eval_batches, train_batches
+from .batching import BatchLoader, eval_batches, plan_train_batches
 from .config import ModelParams, TrainParams
 from .dataset import EncodedSplit
 from .errors import UserError
-from .fileio import atomic_path, write_json, write_text
+from .fileio import write_json, write_text
 from .fingerprint import EARLY_BATCHES, state_fingerprint
 from .models import RecurrentClassifier, build_model, rnn_parameter_count, total_parameter_count
 from .numerics import numeric_settings
 from .provenance import code_version
-from .records import GRAD_NORM_COLUMNS, HISTORY_COLUMNS, review_names, write_predictions
+from .records import GRAD_NORM_COLUMNS, review_names, write_predictions
 from .resume import config_hash, load_resume, resume_into, rng_state, write_resume_state
 from .threads import ThreadGovernor, configure_cpu, describe_threads, run_governor
-from .trainio import OutputPaths, TrainData
+from .trainio import OutputPaths, TrainData, save_torch, write_history
 from .vocab import PAD_ID
 
 # A progress bar redraws at most this often (seconds): often on a terminal, rarely in a log
@@ -190,6 +192,9 @@ def resolved_config(
             "batch_size": train_params.batch_size,
             "lr": train_params.lr,
             "clip_norm": train_params.clip_norm,
+            "optimizer": train_params.optimizer,
+            "batching": train_params.batching,
+            "checkpoint": train_params.checkpoint,
             "seed": seed,
             "device": train_params.device,
         },
@@ -204,24 +209,16 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
-def _save_torch(path: Path, obj: Any) -> None:
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(obj, tmp)
-
-
-def _write_history(path: Path, history: list[dict[str, Any]]) -> None:
-    lines = [",".join(HISTORY_COLUMNS)]
-    lines += [",".join(str(row[column]) for column in HISTORY_COLUMNS) for row in history]
-    write_text(path, "\n".join(lines) + "\n")
-
-
 def start_run(
     model_params: ModelParams, train_params: TrainParams, vocab_size: int, *, seed: int, device: torch.device, embedding: np.ndarray | None
 ) -> tuple[RecurrentClassifier, torch.optim.Optimizer, nn.Module]:
     """The model as ``seed`` initialises it, its optimizer and loss: every run starts here."""
     torch.manual_seed(seed)
     model = build_model(model_params, vocab_size, pad_idx=PAD_ID, embedding=embedding).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
+    if train_params.optimizer == "sgd":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=train_params.lr)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=train_params.lr)
     return model, optimizer, nn.BCEWithLogitsLoss().to(device)
 
 
@@ -254,9 +251,10 @@ def early_fingerprint(
     """
     device = torch.device("cpu")
     model, optimizer, criterion = start_run(model_params, train_params, data.vocab_size, seed=seed, device=device, embedding=embedding)
-    plan = train_batches(data.train.lengths, train_params.batch_size, seed, 1)
+    plan = plan_train_batches(train_params.batching, data.train.lengths, train_params.batch_size, seed, 1)
     count = min(batches, len(plan.batches))
-    train(model, BatchLoader(data.train, plan.batches[:count], device), optimizer, criterion, desc=desc, clip_norm=train_params.clip_norm)
+    loader = BatchLoader(data.train, plan.batches[:count], device, read_padding=train_params.batching == "padded")
+    train(model, loader, optimizer, criterion, desc=desc, clip_norm=train_params.clip_norm)
     return count, state_fingerprint(model.state_dict())
 
 
@@ -364,10 +362,10 @@ def _write_outputs(
 ) -> None:
     """Every output of the run; the metrics last, so that a metrics file means the rest is complete."""
     write_text(outputs.structure, str(model) + "\n")
-    _write_history(outputs.history, progress.history)
+    write_history(outputs.history, progress.history)
     if outputs.predictions is not None:
         write_predictions(outputs.predictions, review_names(test.ids, test.labels, test.ratings), test.labels, test.lengths, logits)
-    _save_torch(outputs.checkpoint, checkpoint)
+    save_torch(outputs.checkpoint, checkpoint)
     write_json(outputs.metrics, metrics)
 
 
@@ -414,11 +412,13 @@ def run_training(
         f"{rnn_parameter_count(model):,} recurrent / {total_parameter_count(model):,} total parameters",
         flush=True,
     )
-    valid_loader = governor.watch(BatchLoader(data.valid, eval_batches(data.valid.lengths, train_params.batch_size), run_device))
+    read_padding = train_params.batching == "padded"
+    valid_batches = eval_batches(data.valid.lengths, train_params.batch_size)
+    valid_loader = governor.watch(BatchLoader(data.valid, valid_batches, run_device, read_padding=read_padding))
     for epoch in range(len(progress.history) + 1, train_params.epochs + 1):
         started = time.perf_counter()
-        plan = train_batches(data.train.lengths, train_params.batch_size, seed, epoch)
-        loader = governor.watch(BatchLoader(data.train, plan.batches, run_device))
+        plan = plan_train_batches(train_params.batching, data.train.lengths, train_params.batch_size, seed, epoch)
+        loader = governor.watch(BatchLoader(data.train, plan.batches, run_device, read_padding=read_padding))
         early = _EarlyFingerprint(model, min(EARLY_BATCHES, len(plan.batches)) if epoch == 1 else 0)
         try:
             trained = train(
@@ -429,7 +429,8 @@ def run_training(
         validated = evaluate(model, valid_loader, criterion, desc=f"{arch} epoch {epoch} valid")
         row = _epoch_row(epoch, trained, validated, plan, time.perf_counter() - started, state_fingerprint(model.state_dict()), early)
         progress.history.append(row)
-        if progress.best is None or validated.loss < progress.best["valid_loss"]:
+        # train.checkpoint: best keeps the lowest validation loss so far, last every epoch's weights
+        if progress.best is None or train_params.checkpoint == "last" or validated.loss < progress.best["valid_loss"]:
             progress.best = {"epoch": epoch, "valid_loss": validated.loss, "valid_acc": validated.acc, "state_dict": _clone_state(model)}
         print(f"{arch} epoch {epoch}/{train_params.epochs}: {_epoch_line(trained, validated, row, plan)}", flush=True)
         state = {"config_hash": expected_hash, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}
@@ -438,9 +439,9 @@ def run_training(
     best = progress.best
     assert best is not None  # epochs >= 1 is validated by TrainParams
     model.load_state_dict(best["state_dict"])
-    test_loader = BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device)
+    test_loader = BatchLoader(data.test, eval_batches(data.test.lengths, train_params.batch_size), run_device, read_padding=read_padding)
     tested, logits = _test_predictions(model, test_loader, governor, criterion, f"{arch} test (epoch {best['epoch']} weights)")
-    metrics = _metrics(arch, model, progress.history, best, tested, seed=seed, device=run_device, governor=governor, embedding_init=embedding_init)
+    metrics = _metrics(arch, model, progress.history, best, tested, seed=seed, device=run_device, governor=governor, config=config)
     metrics["numerics"] = numeric_settings(numerics)
     print(f"{arch}: test loss {tested.loss:.4f} acc {tested.acc:.2%} (best epoch {best['epoch']})", flush=True)
     _write_outputs(outputs, model, progress, _checkpoint(best, config, data, arch, seed), metrics, data.test, logits)
@@ -458,7 +459,7 @@ def _metrics(
     seed: int,
     device: torch.device,
     governor: ThreadGovernor,
-    embedding_init: str,
+    config: dict[str, Any],
 ) -> dict[str, Any]:
     loop_seconds = sum(row["train_loop_seconds"] for row in history)
     tokens_total = sum(row["tokens_total"] for row in history)
@@ -482,7 +483,10 @@ def _metrics(
         "max_threads": governor.limit,
         # seconds of the run at each thread count, e.g. {"1": 1480.2, "2": 903.5}
         "thread_seconds": {str(count): seconds for count, seconds in sorted(governor.thread_seconds().items())},
-        "embedding_init": embedding_init,
+        "embedding_init": config["embedding"]["init"],
+        # the recipe the run followed, so that a results folder can be checked against the params
+        # that claim it (an experiment's export does)
+        "train": {key: value for key, value in config["train"].items() if key not in ("seed", "device")},
         "code_version": code_version(),
         "fingerprints": {
             "early": {"batches": history[0]["early_batches"], "state": history[0]["early_fingerprint"]},

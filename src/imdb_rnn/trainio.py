@@ -12,11 +12,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
 from .dataset import EncodedSplit, load_split
 from .errors import UserError
+from .fileio import atomic_path, write_text
+from .records import HISTORY_COLUMNS
 from .vocab import load_tokenizer, vocab_fingerprint
 
 
@@ -82,3 +86,16 @@ def load_embedding(path: str | os.PathLike[str]) -> np.ndarray:
     if not np.isfinite(matrix).all():
         raise UserError(f"{path}: holds NaN or infinite values; rerun the embed stage")
     return matrix.astype(np.float32, copy=False)
+
+
+def save_torch(path: Path, obj: Any) -> None:
+    """``torch.save`` to ``path``, atomically."""
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(obj, tmp)
+
+
+def write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    """The per-epoch history as CSV: the columns of :data:`imdb_rnn.records.HISTORY_COLUMNS`."""
+    lines = [",".join(HISTORY_COLUMNS)]
+    lines += [",".join(str(row[column]) for column in HISTORY_COLUMNS) for row in history]
+    write_text(path, "\n".join(lines) + "\n")
