@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml $(LOCKFILE)
 # SET is split like a shell line (quotes group words) but never run by a shell.
 params: install
 	@test -n "$$SET" || { echo 'error: nothing to set; e.g. make params SET="train.epochs=3"' >&2; exit 2; }
-	$(PY) workflow/scripts/set_params.py --words-from-env SET
+	$(PY) tools/set_params.py --words-from-env SET
 
 report: install
 	snakemake --cores $(CORES)
@@ -66,7 +66,7 @@ verify: install
 
 # Rewrite README.md's Results block from results/ and report/ (after publishing a run).
 readme: install
-	$(PY) workflow/scripts/readme_results.py
+	$(PY) tools/readme_results.py
 
 # Re-resolve requirements/lock.txt from pyproject.toml (needs the package index).
 lock:
@@ -77,9 +77,9 @@ lock:
 	    --constraint requirements/torch-cpu.txt --output-file $(LOCKFILE) pyproject.toml
 
 benchmark: install
-	$(PY) workflow/scripts/benchmark_prepare.py
-	$(PY) workflow/scripts/benchmark_train.py
-	$(PY) workflow/scripts/benchmark_numerics.py
+	$(PY) benchmarks/prepare_time.py
+	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/numerics_knobs.py
 
 clean:
 	rm -rf .snakemake logs

@@ -28,8 +28,10 @@ TIMING_KEYS = frozenset({"train_seconds", "train_tokens_per_second", "thread_sec
 
 
 def load_script(name: str):
-    """A stage program of workflow/scripts/ as a module, to call its ``main`` in-process."""
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "workflow" / "scripts" / f"{name}.py")
+    """A program as a module, to call its ``main`` in-process: a stage program of
+    workflow/scripts/, else a tool of tools/ or a benchmark of benchmarks/."""
+    folder = next(f for f in (ROOT / "workflow" / "scripts", ROOT / "tools", ROOT / "benchmarks") if (f / f"{name}.py").is_file())
+    spec = importlib.util.spec_from_file_location(f"script_{name}", folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

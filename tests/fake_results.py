@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from imdb_rnn import triplet
-from imdb_rnn.diagnostics import summarize_profile
 from imdb_rnn.records import PREDICTIONS, run_dir, write_predictions
-from imdb_rnn.report import ReportInputs
-from imdb_rnn.summarize import summarize
+from imdb_rnn.report.build import ReportInputs
+from imdb_rnn.stats.summarize import summarize
+from imdb_rnn.train.diagnostics import summarize_profile
+from imdb_rnn.triplet.document import verify
+from imdb_rnn.triplet.problem import load_problem
 
 ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
 SEEDS = (1234, 7)
@@ -144,7 +145,7 @@ def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS)
                 "seed": seed,
                 "device": "cpu",
                 "threads": 1,
-                # the bi-LSTM's job grew onto an idle core (imdb_rnn/threads.py)
+                # the bi-LSTM's job grew onto an idle core (imdb_rnn/train/threads.py)
                 "max_threads": 2 if arch == "bilstm2" else 1,
                 "thread_seconds": {"1": 60.0, "2": 40.0 + 10 * i} if arch == "bilstm2" else {"1": 100.0 + 10 * i},
                 "embedding_init": "word2vec",
@@ -214,7 +215,7 @@ def embedding_stats() -> dict:
 
 def verification() -> dict:
     """A real verification document (a few points per check keep it quick)."""
-    return triplet.verify(triplet.load_problem(), points=2, dims=(None, 3))
+    return verify(load_problem(), points=2, dims=(None, 3))
 
 
 def gradient_profile(arch: str) -> list[float]:

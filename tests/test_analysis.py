@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from imdb_rnn.analysis import accuracy_by_length, length_edges, mcnemar, paired_bootstrap, t_interval, wilson_interval
+from imdb_rnn.stats.analysis import accuracy_by_length, length_edges, mcnemar, paired_bootstrap, t_interval, wilson_interval
 
 
 def test_wilson_interval_of_8_in_10():

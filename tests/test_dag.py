@@ -19,7 +19,7 @@ from imdb_rnn.config import load_params
 from conftest import ROOT
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-# The one deliberate difference: DVC runs imdb_rnn/preflight.py as a stage that every train
+# The one deliberate difference: DVC runs imdb_rnn/checks/preflight.py as a stage that every train
 # stage depends on; Snakemake runs the same checks when it reads the workflow (common.smk).
 PREFLIGHT_STAGE, PREFLIGHT_OUTPUT = "preflight", "results/preflight.json"
 

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 
 from imdb_rnn.config import ModelParams
-from imdb_rnn.dataset import EncodedSplit, save_split
-from imdb_rnn.diagnostics import gradient_flow, position_gradients, sample_batch, summarize_profile
+from imdb_rnn.data.dataset import EncodedSplit, save_split
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.models import build_model
+from imdb_rnn.train.diagnostics import gradient_flow, position_gradients, sample_batch, summarize_profile
+from imdb_rnn.train.models import build_model
 
 from conftest import load_script
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from imdb_rnn import download as imdb_download
-from imdb_rnn.download import download
+from imdb_rnn.data import download as imdb_download
+from imdb_rnn.data.download import download
 from imdb_rnn.errors import UserError
 
 from conftest import ROOT
@@ -165,7 +165,7 @@ def test_a_source_that_is_not_a_regular_file_or_never_ends_is_refused(tmp_path, 
         download("/dev/zero", "0" * 64, tmp_path / "a.tar.gz", progress=False)
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 5000)
-    monkeypatch.setattr("imdb_rnn.download.MAX_ARCHIVE_BYTES", 4096)
+    monkeypatch.setattr("imdb_rnn.data.download.MAX_ARCHIVE_BYTES", 4096)
     with pytest.raises(UserError, match="sent more than 4,096 bytes"):
         download(str(big), "0" * 64, tmp_path / "a.tar.gz", progress=False)
     assert list(tmp_path.iterdir()) == [big]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imdb_rnn import embeddings
 from imdb_rnn.config import DataParams, EmbeddingParams
-from imdb_rnn.dataset import load_split
-from imdb_rnn.embeddings import MIN_GLOVE_COVERAGE, embed, word2vec_sentences
+from imdb_rnn.data import embeddings
+from imdb_rnn.data.dataset import load_split
+from imdb_rnn.data.embeddings import MIN_GLOVE_COVERAGE, embed, word2vec_sentences
+from imdb_rnn.data.prepare import prepare
+from imdb_rnn.data.vocab import load_tokenizer
 from imdb_rnn.errors import UserError
-from imdb_rnn.prepare import prepare
-from imdb_rnn.vocab import load_tokenizer
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.experiments import export_experiment, load_experiment, spread_ratio
 from imdb_rnn.fileio import write_json
-from imdb_rnn.summarize import summarize
+from imdb_rnn.stats.experiments import export_experiment, load_experiment, spread_ratio
+from imdb_rnn.stats.summarize import summarize
 
 import fake_results
 from conftest import load_script

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import ROOT
 
 RUFF = Path(sys.executable).with_name("ruff")
-CODE = ["src", "tests", "workflow/scripts"]
+CODE = ["src", "tests", "workflow/scripts", "tools", "benchmarks"]
 
 
 def test_ruff_check_passes():

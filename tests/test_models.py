@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from imdb_rnn.config import ModelParams
+from imdb_rnn.data.vocab import PAD_ID
 from imdb_rnn.errors import UserError
-from imdb_rnn.models import build_model, rnn_parameter_count, total_parameter_count
-from imdb_rnn.vocab import PAD_ID
+from imdb_rnn.train.models import build_model, rnn_parameter_count, total_parameter_count
 
 REPORT_VOCAB = 25002
 

@@ -26,14 +26,15 @@ import torch
 
 from imdb_rnn.config import load_params
 from imdb_rnn.fingerprint import state_fingerprint
-from imdb_rnn.models import build_model
 from imdb_rnn.numerics import KNOBS, PINS, PinError, numeric_settings, pin, pin_from_argv, read_setting
+from imdb_rnn.train.models import build_model
 
 from conftest import ROOT
 
 FINGERPRINTS = Path(__file__).parent / "data" / "pinned_fingerprints.json"
 UPDATE = os.environ.get("IMDB_RNN_UPDATE_FINGERPRINTS") == "1"
-STAGE_SCRIPTS = ["prepare", "embed", "train", "gradcheck", "diagnose", "summarize", "report", "predict", "benchmark_train"]
+STAGE_SCRIPTS = [f"workflow/scripts/{name}" for name in ("prepare", "embed", "train", "gradcheck", "diagnose", "summarize", "report")]
+STAGE_SCRIPTS += ["tools/predict", "benchmarks/train_throughput"]
 x86_only = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="the avx2 pin is for x86-64 CPUs")
 
 
@@ -102,7 +103,7 @@ def test_every_stage_program_pins_before_numpy_and_torch_load(script, tmp_path):
     probe = (
         "import json, os, runpy, sys; "
         f"sys.argv = [{script!r}, '--params', {str(params)!r}]; "
-        f"runpy.run_path({str(ROOT / 'workflow' / 'scripts' / (script + '.py'))!r}, run_name='probe'); "
+        f"runpy.run_path({str(ROOT / (script + '.py'))!r}, run_name='probe'); "
         "import torch; "
         f"print(json.dumps({{k: os.environ.get(k) for k in {list(PINS['avx2'])!r}}} | "
         "{'capability': torch.backends.cpu.get_cpu_capability()}))"

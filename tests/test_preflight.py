@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
+from imdb_rnn.checks.preflight import CHECKS, preflight
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.preflight import CHECKS, preflight
 
 from conftest import ROOT, load_script
 

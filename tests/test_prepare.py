@@ -12,12 +12,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from imdb_rnn import archive as imdb_archive
 from imdb_rnn.config import DataParams
-from imdb_rnn.dataset import load_split
+from imdb_rnn.data import archive as imdb_archive
+from imdb_rnn.data.dataset import load_split
+from imdb_rnn.data.prepare import prepare
+from imdb_rnn.data.vocab import encode, load_tokenizer, tokenize
 from imdb_rnn.errors import UserError
-from imdb_rnn.prepare import prepare
-from imdb_rnn.vocab import encode, load_tokenizer, tokenize
 
 from imdb_fixture import make_archive
 
@@ -183,8 +183,8 @@ def test_an_oversized_review_is_refused_before_it_is_read(tmp_path, tiny_archive
     [(0.001, "leaves the validation split empty; raise data.valid_fraction"), (0.999, "leaves the training split empty; lower data.valid_fraction")],
 )
 def test_a_valid_fraction_that_empties_a_split_names_the_fraction(fraction, expected):
-    from imdb_rnn.archive import Review
-    from imdb_rnn.prepare import split_train_valid
+    from imdb_rnn.data.archive import Review
+    from imdb_rnn.data.prepare import split_train_valid
 
     reviews = [Review("train", label, i, 7 if label == "pos" else 2, "text") for i in range(20) for label in ("pos", "neg")]
     with pytest.raises(UserError, match=f"data.valid_fraction: {fraction:g} of 40 labelled training reviews {expected}, or use more reviews"):

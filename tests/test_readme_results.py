@@ -1,4 +1,4 @@
-"""README's Results block: written from the published files, never typed (imdb_rnn.readme_results)."""
+"""README's Results block: written from the published files, never typed (imdb_rnn.report.readme)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.readme_results import BEGIN, END, replace_block, results_block
-from imdb_rnn.report import write_report
+from imdb_rnn.report.build import write_report
+from imdb_rnn.report.readme import BEGIN, END, replace_block, results_block
 
 import fake_results
 from conftest import load_script

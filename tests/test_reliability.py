@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from imdb_rnn import fileio
-from imdb_rnn.dataset import EncodedSplit, save_split
+from imdb_rnn.data.dataset import EncodedSplit, save_split
+from imdb_rnn.data.vocab import build_tokenizer, encode
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import atomic_path, write_json
-from imdb_rnn.vocab import build_tokenizer, encode
 
 from conftest import ROOT, TIMING_KEYS
 

@@ -16,11 +16,11 @@ import pytest
 
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
-from imdb_rnn.report import ReportInputs, build_context, render, write_report
-from imdb_rnn.report_part2 import part2_context
-from imdb_rnn.reportfmt import tex_escape
-from imdb_rnn.summarize import summarize
+from imdb_rnn.report.build import ReportInputs, build_context, render, write_report
+from imdb_rnn.report.fmt import tex_escape
+from imdb_rnn.report.part2 import part2_context
+from imdb_rnn.report.pdf import LATEX_MISSING, PLAIN_BANNER, build_pdf
+from imdb_rnn.stats.summarize import summarize
 
 import fake_results
 from conftest import load_script
@@ -316,7 +316,7 @@ def test_a_title_that_starts_with_a_bracket_cannot_become_a_rows_spacing() -> No
 
 
 def test_sci_writes_powers_of_ten_and_never_fails_on_odd_values() -> None:
-    from imdb_rnn.reportfmt import sci
+    from imdb_rnn.report.fmt import sci
 
     assert [sci(v) for v in (92016.7, 3.1e13, 1.5, 0.05, 1.2e-15, 0.0)] == ["9.2 × 10⁴", "3.1 × 10¹³", "1.5", "0.050", "1.2 × 10⁻¹⁵", "0"]
     assert [sci(v) for v in (float("nan"), float("inf"), float("-inf"), -2.5e5)] == ["–", "∞", "−∞", "−2.5 × 10⁵"]
@@ -410,7 +410,7 @@ def test_pdf_without_latex_is_set_plain_and_says_how_to_install_it(
 
 
 def test_plain_pdf_names_a_missing_figure(tmp_path: Path) -> None:
-    from imdb_rnn.pdf import plain
+    from imdb_rnn.report.pdf import plain
 
     (tmp_path / "report.md").write_text("# Report\n\n![Figure 1: curves](figures/nothere.png)\n")
     with pytest.raises(UserError, match=r"report.md shows .*nothere.png, which is missing; rerun stage `report`"):
@@ -495,8 +495,8 @@ def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
 
 def test_every_shared_paragraph_is_printed_by_both_formats(rendered: tuple[ReportInputs, Path]) -> None:
     # Written once in templates/prose.j2: each paragraph, converted, appears whole in both outputs.
-    from imdb_rnn.rendering import provenance_rows, shared_prose
-    from imdb_rnn.reportfmt import prose_latex, prose_markdown
+    from imdb_rnn.report.fmt import prose_latex, prose_markdown
+    from imdb_rnn.report.rendering import provenance_rows, shared_prose
 
     inputs, out = rendered
     context = build_context(inputs, load_params(inputs.params))
@@ -512,7 +512,7 @@ def test_every_shared_paragraph_is_printed_by_both_formats(rendered: tuple[Repor
 
 
 def test_prose_markup_becomes_latex_and_values_are_never_read_as_markup() -> None:
-    from imdb_rnn.reportfmt import mark_value, prose_latex, prose_markdown
+    from imdb_rnn.report.fmt import mark_value, prose_latex, prose_markdown
 
     text = f"**Data:** `data.limit` is *off*; $\\ln 2 = {mark_value('0.6931')}$ and the title {mark_value('A $5 *model*_x 50%')}."
     assert prose_markdown(text) == "**Data:** `data.limit` is *off*; $\\ln 2 = 0.6931$ and the title A $5 *model*_x 50%."

@@ -73,7 +73,7 @@ def test_readme_table_1_agrees_with_the_summary(published):
 
 
 def test_readme_results_block_is_what_the_published_files_give():
-    from imdb_rnn.readme_results import replace_block, results_block
+    from imdb_rnn.report.readme import replace_block, results_block
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert replace_block(readme, results_block(ROOT)) == readme, "README's Results block is stale: run `make readme`"

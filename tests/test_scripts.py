@@ -11,14 +11,16 @@ import pytest
 
 from conftest import ROOT, load_script
 
-SCRIPTS = sorted(path.stem for path in (ROOT / "workflow" / "scripts").glob("*.py"))
+FOLDERS = ("workflow/scripts", "tools", "benchmarks")
+SCRIPTS = sorted(path.stem for folder in FOLDERS for path in (ROOT / folder).glob("*.py"))
 
 
 def usage_flags(name: str) -> set[str]:
     """The --flags in the docstring's command lines for ``name`` (continuation lines joined)."""
-    text = (ROOT / "workflow" / "scripts" / f"{name}.py").read_text(encoding="utf-8").split('"""')[1]
+    path = next(ROOT / folder / f"{name}.py" for folder in FOLDERS if (ROOT / folder / f"{name}.py").is_file())
+    text = path.read_text(encoding="utf-8").split('"""')[1]
     text = re.sub(r"\\+\n", " ", text)
-    lines = [line for line in text.splitlines() if re.search(rf"python (?:workflow/scripts/)?{name}\.py\b", line)]
+    lines = [line for line in text.splitlines() if re.search(rf"python (?:[a-z/]+/)?{name}\.py\b", line)]
     return set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", " ".join(lines)))
 
 

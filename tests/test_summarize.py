@@ -10,7 +10,7 @@ import pytest
 
 from imdb_rnn.errors import UserError, run_cli
 from imdb_rnn.records import run_dir
-from imdb_rnn.summarize import STD_DEFINITION, summarize
+from imdb_rnn.stats.summarize import STD_DEFINITION, summarize
 
 from conftest import load_script
 from fake_results import ARCHS, CODE_VERSIONS, SEEDS, STRUCTURES, TEST_ACC, VALID_ACC, history_csv, params_yaml, write_runs

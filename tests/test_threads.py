@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from imdb_rnn import threads as threads_module
 from imdb_rnn.config import ModelParams
-from imdb_rnn.models import build_model
-from imdb_rnn.threads import CpuSample, ThreadGovernor, available_cores, read_cpu_sample
+from imdb_rnn.train import threads as threads_module
+from imdb_rnn.train.models import build_model
+from imdb_rnn.train.threads import CpuSample, ThreadGovernor, available_cores, read_cpu_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO_CORES = pytest.mark.skipif(available_cores() < 2, reason="needs two cores")

@@ -15,17 +15,17 @@ import pytest
 import torch
 from torch import nn
 
-from imdb_rnn import resume, threads, training
-from imdb_rnn.batching import BatchLoader, eval_batches, train_batches
 from imdb_rnn.config import ModelParams, TrainParams
-from imdb_rnn.dataset import EncodedSplit, save_split
+from imdb_rnn.data.dataset import EncodedSplit, save_split
+from imdb_rnn.data.vocab import build_tokenizer, encode
 from imdb_rnn.errors import UserError
 from imdb_rnn.fingerprint import EARLY_BATCHES, state_fingerprint
-from imdb_rnn.models import build_model, load_checkpoint, rnn_parameter_count
 from imdb_rnn.records import HISTORY_COLUMNS, read_predictions, review_names
-from imdb_rnn.training import evaluate, run_training
-from imdb_rnn.trainio import OutputPaths, TrainData
-from imdb_rnn.vocab import build_tokenizer, encode
+from imdb_rnn.train import resume, threads, training
+from imdb_rnn.train.batching import BatchLoader, eval_batches, train_batches
+from imdb_rnn.train.files import OutputPaths, TrainData
+from imdb_rnn.train.models import build_model, load_checkpoint, rnn_parameter_count
+from imdb_rnn.train.training import evaluate, run_training
 
 from conftest import TIMING_KEYS, load_script
 
@@ -486,7 +486,7 @@ def test_predict_scores_texts_and_refuses_a_foreign_checkpoint(prepared, referen
 
 
 def test_predict_replaces_bytes_on_stdin_that_are_not_utf8_and_says_so(prepared, reference):
-    command = [sys.executable, str(ROOT / "workflow/scripts/predict.py"), "--checkpoint", str(reference["outputs"].checkpoint),
+    command = [sys.executable, str(ROOT / "tools/predict.py"), "--checkpoint", str(reference["outputs"].checkpoint),
                "--tokenizer", str(prepared / "tokenizer.json")]  # fmt: skip
     result = subprocess.run(command, input=b"good \xff great\r\n\n\xfe\xfe\ngood great\n", capture_output=True)
     assert result.returncode == 0, result.stderr.decode()

@@ -15,8 +15,15 @@ import pytest
 import sympy as sp
 import yaml
 
-from imdb_rnn import triplet
 from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.triplet import document
+from imdb_rnn.triplet.document import verify
+from imdb_rnn.triplet.kink import kink_point_F, measure_kink, measure_subgradients, one_sided_derivatives
+from imdb_rnn.triplet.numeric import MIXED_MIN_F, numeric_checks
+from imdb_rnn.triplet.problem import DEFAULT_PROBLEM, GENERIC, Problem, load_problem
+from imdb_rnn.triplet.published import check_published, q4_summary, valid_triplets
+from imdb_rnn.triplet.schema import VerificationDoc
+from imdb_rnn.triplet.symbolic import Derivation, derive, scalar_form, to_latex, to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "workflow" / "scripts" / "gradcheck.py"
@@ -26,32 +33,32 @@ LOSSES = [f"L{i}" for i in range(1, 9)]
 QUICK = {"points": 2, "dims": (None, 3)}
 
 f1, f2, f3, f4, f5, f6 = sp.symbols(NAMES)
-fa, fp, fn = sp.symbols(triplet.GENERIC)
+fa, fp, fn = sp.symbols(GENERIC)
 
 
 @pytest.fixture(scope="module")
-def problem() -> triplet.Problem:
-    return triplet.load_problem(triplet.DEFAULT_PROBLEM)
+def problem() -> Problem:
+    return load_problem(DEFAULT_PROBLEM)
 
 
 @pytest.fixture(scope="module")
-def derivation(problem: triplet.Problem) -> triplet.Derivation:
-    return triplet.derive(problem)
+def derivation(problem: Problem) -> Derivation:
+    return derive(problem)
 
 
 @pytest.fixture(scope="module")
-def quick_result(problem: triplet.Problem) -> dict:
-    return triplet.verify(problem, **QUICK)
+def quick_result(problem: Problem) -> dict:
+    return verify(problem, **QUICK)
 
 
 def _raw_problem() -> dict:
-    return yaml.safe_load(triplet.DEFAULT_PROBLEM.read_text(encoding="utf-8"))
+    return yaml.safe_load(DEFAULT_PROBLEM.read_text(encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- the problem
 
 
-def test_problem_file_holds_the_reference_triplets(problem: triplet.Problem) -> None:
+def test_problem_file_holds_the_reference_triplets(problem: Problem) -> None:
     assert problem.classes == (("f1", "f2", "f3"), ("f4", "f5", "f6"))
     assert problem.margin == "alpha"
     assert [t.members for t in problem.triplets] == [
@@ -92,18 +99,18 @@ def test_bad_problem_is_one_line_user_error(tmp_path: Path, edit, message: str) 
     path = tmp_path / "problem.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(UserError) as info:
-        triplet.load_problem(path)
+        load_problem(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
 
 
 def test_missing_or_malformed_file_is_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
-        triplet.load_problem(tmp_path / "absent.yaml")
+        load_problem(tmp_path / "absent.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("classes: [\n", encoding="utf-8")
     with pytest.raises(UserError, match="not valid YAML"):
-        triplet.load_problem(broken)
+        load_problem(broken)
 
 
 def test_unquoted_zero_reads_as_formula(tmp_path: Path) -> None:
@@ -111,19 +118,19 @@ def test_unquoted_zero_reads_as_formula(tmp_path: Path) -> None:
     data["published"]["q5"]["L1"]["f3"] = 0
     path = tmp_path / "problem.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert triplet.load_problem(path).published.q5["L1"]["f3"] == "0"
+    assert load_problem(path).published.q5["L1"]["f3"] == "0"
 
 
 # ---------------------------------------------------------------------------- derivation
 
 
-def test_q3_generic_gradients(derivation: triplet.Derivation) -> None:
+def test_q3_generic_gradients(derivation: Derivation) -> None:
     assert derivation.q3 == {"f_a": fn - fp, "f_p": fp - fa, "f_n": fa - fn}
     assert set(derivation.q3_inactive.values()) == {0}
     assert derivation.dL_dF == sp.Heaviside(sp.Symbol("F"))
 
 
-def test_q5_hand_cases(derivation: triplet.Derivation) -> None:
+def test_q5_hand_cases(derivation: Derivation) -> None:
     q5 = derivation.q5
     assert q5["L1"]["f1"] == f5 - f2
     assert q5["L1"]["f2"] == f2 - f1
@@ -137,14 +144,14 @@ def test_q5_hand_cases(derivation: triplet.Derivation) -> None:
     assert q5["L7"]["f4"] == q5["L8"]["f4"] == f4 - f6
 
 
-def test_q6_is_the_sum_of_q5_and_matches_hand_values(derivation: triplet.Derivation) -> None:
+def test_q6_is_the_sum_of_q5_and_matches_hand_values(derivation: Derivation) -> None:
     for e in NAMES:
         assert sp.expand(derivation.q6[e] - sum(derivation.q5[loss][e] for loss in LOSSES)) == 0
     assert derivation.q6["f4"] == f1 + f2 - 2 * f6
     assert sp.expand(derivation.q6["f1"] - (2 * (f1 - f2 - f3) + f4 + f5)) == 0
 
 
-def test_q6_general_keeps_each_triplet_s_step(derivation: triplet.Derivation) -> None:
+def test_q6_general_keeps_each_triplet_s_step(derivation: Derivation) -> None:
     # Derived from the summed loss, not from Q5, yet each indicator's coefficient is that Q5 row.
     for e in NAMES:
         assert derivation.q6_general[e] == {loss: derivation.q5[loss][e] for loss in LOSSES if derivation.q5[loss][e] != 0}
@@ -152,15 +159,15 @@ def test_q6_general_keeps_each_triplet_s_step(derivation: triplet.Derivation) ->
     assert list(derivation.q6_general["f5"]) == ["L1", "L5", "L6"]
 
 
-def test_q2_norm_form_is_the_original_s_and_the_scalar_f(derivation: triplet.Derivation) -> None:
+def test_q2_norm_form_is_the_original_s_and_the_scalar_f(derivation: Derivation) -> None:
     assert sp.latex(derivation.F_norm, order="none") == (
         r"\frac{1}{2} \left\| f_{a} - f_{p} \right\|^{2} + \alpha - \frac{1}{2} \left\| f_{a} - f_{n} \right\|^{2}"
     )
-    assert sp.expand(triplet.scalar_form(derivation.F_norm) - derivation.F) == 0
+    assert sp.expand(scalar_form(derivation.F_norm) - derivation.F) == 0
 
 
 def test_one_sided_derivatives_are_derived_analytically() -> None:
-    left, right = triplet.one_sided_derivatives()
+    left, right = one_sided_derivatives()
     assert (left["side"], left["max_value"], left["quotient"], left["limit"]) == ("left", "0", "0", "0")
     assert (right["side"], right["max_value_latex"], right["quotient"], right["limit"]) == ("right", r"\Delta h", "1", "1")
 
@@ -176,31 +183,31 @@ def test_one_sided_derivatives_are_derived_analytically() -> None:
     ],
 )
 def test_text_and_latex_round_trip(expr: sp.Expr, text: str, latex: str) -> None:
-    assert triplet.to_text(expr, NAMES) == text
-    assert triplet.to_latex(expr, NAMES) == latex
+    assert to_text(expr, NAMES) == text
+    assert to_latex(expr, NAMES) == latex
     assert sp.sympify(text) == expr
 
 
 def test_text_refuses_non_linear_forms() -> None:
     with pytest.raises(ValueError, match="not a linear form"):
-        triplet.to_text(f1**2, NAMES)
+        to_text(f1**2, NAMES)
 
 
 # --------------------------------------------------------------------------- numeric checks
 
 
 def test_numeric_checks_pass_for_the_derivation(problem, derivation) -> None:
-    numeric = triplet.numeric_checks(problem, derivation, **QUICK)
+    numeric = numeric_checks(problem, derivation, **QUICK)
     assert numeric["passed"]
     assert {c["target"] for c in numeric["checks"]} == {"q3", "q5", "q6", "q2 F<0", "q6 general"}
     assert {c["method"] for c in numeric["checks"]} == {"autograd", "finite_difference"}
     assert all(g["passed"] for g in numeric["gradcheck"])
     assert numeric["min_active_F"] >= 0.5
     assert numeric["max_inactive_F"] <= -0.5 + 1e-9
-    assert numeric["min_abs_mixed_F"] >= triplet.MIXED_MIN_F
+    assert numeric["min_abs_mixed_F"] >= MIXED_MIN_F
 
 
-def _with(derivation: triplet.Derivation, field: str, key: tuple[str, ...], expr: sp.Expr) -> triplet.Derivation:
+def _with(derivation: Derivation, field: str, key: tuple[str, ...], expr: sp.Expr) -> Derivation:
     table = {k: (dict(v) if isinstance(v, dict) else v) for k, v in getattr(derivation, field).items()}
     if len(key) == 2:
         table[key[0]][key[1]] = expr
@@ -221,7 +228,7 @@ def _with(derivation: triplet.Derivation, field: str, key: tuple[str, ...], expr
 )
 def test_every_numeric_check_catches_a_wrong_formula(problem, derivation, field, key, wrong, target, worst, gradcheck_target) -> None:
     bad = _with(derivation, field, key, wrong)
-    numeric = triplet.numeric_checks(problem, bad, **QUICK)
+    numeric = numeric_checks(problem, bad, **QUICK)
     rows = [c for c in numeric["checks"] if c["target"] == target]
     assert rows and not any(c["passed"] for c in rows)
     assert {c["worst"] for c in rows} == {worst}
@@ -235,7 +242,7 @@ def test_the_mixed_activity_check_catches_a_wrong_general_q6(problem, derivation
     # Every triplet's term of dL/df5 wrong, so whichever half of them is active, the sum is off.
     general = {e: dict(row) for e, row in derivation.q6_general.items()}
     general["f5"] = {loss: f6 - f2 for loss in LOSSES}
-    numeric = triplet.numeric_checks(problem, dataclasses.replace(derivation, q6_general=general), **QUICK)
+    numeric = numeric_checks(problem, dataclasses.replace(derivation, q6_general=general), **QUICK)
     rows = [c for c in numeric["checks"] if c["target"] == "q6 general"]
     assert rows and not any(c["passed"] for c in rows) and {c["worst"] for c in rows} == {"dL/df5"}
     assert all(c["passed"] for c in numeric["checks"] if c["target"] != "q6 general")
@@ -246,7 +253,7 @@ def test_the_mixed_activity_check_catches_a_wrong_general_q6(problem, derivation
 
 
 def test_kink_one_sided_derivatives() -> None:
-    kink = triplet.measure_kink()
+    kink = measure_kink()
     assert kink["left_derivative"] == 0.0
     assert kink["right_derivative"] == 1.0
     assert kink["differentiable"] is False
@@ -254,8 +261,8 @@ def test_kink_one_sided_derivatives() -> None:
 
 
 def test_operators_pick_different_subgradients_at_zero() -> None:
-    assert triplet.kink_point_F() == 0.0
-    measured = {row["call"]: row for row in triplet.measure_subgradients()}
+    assert kink_point_F() == 0.0
+    measured = {row["call"]: row for row in measure_subgradients()}
     slopes = {call.split("(")[0]: row["dL_dF_at_zero"] for call, row in measured.items()}
     assert slopes == {"torch.relu": 0.0, "torch.clamp": 1.0, "torch.maximum": 0.5}
     # At the kink point the Q3 formulas give (f_n - f_p, f_p - f_a, f_a - f_n) = (1, 1, -2).
@@ -268,7 +275,7 @@ def test_operators_pick_different_subgradients_at_zero() -> None:
 
 
 def test_published_answers_agree_with_the_derivation(problem, derivation) -> None:
-    entries = triplet.check_published(problem, derivation)
+    entries = check_published(problem, derivation)
     assert len(entries) == 3 + 8 * 6 + 6
     assert all(e["agrees"] for e in entries)
     q56 = next(e for e in entries if e["target"] == "dL6/df5")
@@ -282,7 +289,7 @@ def test_wrong_published_answer_is_flagged_not_raised(problem, derivation) -> No
     q5["L6"]["f5"] = "f6 - f2"
     q5["L2"]["f1"] = "-(f3 - f4)"  # same formula written differently: must still agree
     edited = dataclasses.replace(problem, published=dataclasses.replace(problem.published, q5=q5))
-    entries = {e["target"]: e for e in triplet.check_published(edited, derivation)}
+    entries = {e["target"]: e for e in check_published(edited, derivation)}
     assert entries["dL6/df5"]["agrees"] is False
     assert entries["dL6/df5"]["derived"] == "f2 - f6"
     assert sp.sympify(entries["dL6/df5"]["difference"]) == 2 * f6 - 2 * f2
@@ -291,9 +298,9 @@ def test_wrong_published_answer_is_flagged_not_raised(problem, derivation) -> No
 
 
 def test_valid_triplet_count(problem) -> None:
-    assert len(triplet.valid_triplets(problem.classes)) == 36
-    assert len(triplet.valid_triplets([["a", "b"], ["c", "d"]])) == 2 * 1 * 2 * 2
-    q4 = triplet.q4_summary(problem)
+    assert len(valid_triplets(problem.classes)) == 36
+    assert len(valid_triplets([["a", "b"], ["c", "d"]])) == 2 * 1 * 2 * 2
+    q4 = q4_summary(problem)
     assert (q4["total_valid"], q4["used_count"], q4["published_count"]) == (36, 8, 8)
     assert q4["used_distinct"] and q4["used_all_valid"]
     assert q4["valid_class_patterns"] == [[1, 1, 2], [2, 2, 1]]
@@ -302,7 +309,7 @@ def test_valid_triplet_count(problem) -> None:
 
 
 def test_q4_verdict_on_the_original_s_label_patterns(problem) -> None:
-    q4 = triplet.q4_summary(problem)
+    q4 = q4_summary(problem)
     patterns = [tuple(p["pattern"]) for p in q4["published_patterns"]]
     assert patterns == [(2, 2, 2), (1, 1, 1), (2, 2, 1), (1, 1, 2), (2, 1, 1), (1, 2, 1), (2, 1, 2), (1, 2, 2)]
     assert sorted(tuple(p["pattern"]) for p in q4["published_patterns"] if p["valid"]) == [(1, 1, 2), (2, 2, 1)]
@@ -334,7 +341,7 @@ def _assert_contract(result: dict) -> None:
 
 
 def test_verify_document_matches_its_schema(quick_result: dict) -> None:
-    adapter = pydantic.TypeAdapter(triplet.VerificationDoc)
+    adapter = pydantic.TypeAdapter(VerificationDoc)
     adapter.validate_python(json.loads(json.dumps(quick_result)), strict=True)
     extra = copy.deepcopy(quick_result)
     extra["q4"]["unlisted"] = 1
@@ -371,7 +378,7 @@ def test_verify_document_shape(quick_result: dict) -> None:
 
 
 def test_verify_is_deterministic(problem, quick_result: dict) -> None:
-    assert triplet.verify(problem, **QUICK) == quick_result
+    assert verify(problem, **QUICK) == quick_result
 
 
 # ---------------------------------------------------------------------------------- CLI
@@ -380,7 +387,7 @@ def test_verify_is_deterministic(problem, quick_result: dict) -> None:
 def test_cli_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "results" / "triplet" / "verification.json"
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--problem", str(triplet.DEFAULT_PROBLEM), "--out", str(out), "--points", "1"],
+        [sys.executable, str(SCRIPT), "--problem", str(DEFAULT_PROBLEM), "--out", str(out), "--points", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -412,7 +419,7 @@ def test_cli_wrong_published_answer_warns_and_exits_zero(tmp_path: Path, cli_mai
 
 def test_cli_numeric_failure_exits_non_zero(tmp_path: Path, cli_main, monkeypatch, capsys, derivation) -> None:
     bad = _with(derivation, "q6", ("f3",), f3)
-    monkeypatch.setattr(triplet.document, "derive", lambda problem: bad)  # where verify looks it up
+    monkeypatch.setattr(document, "derive", lambda problem: bad)  # where verify looks it up
     out = tmp_path / "v.json"
     with pytest.raises(SystemExit) as info:
         run_cli(cli_main, ["--out", str(out), "--points", "1"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from imdb_rnn.checks.verify import environment_differences, load_lock, lock_outs
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.verify import environment_differences, load_lock, lock_outs
 
 from conftest import load_script
 from fake_results import NUMERICS

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from imdb_rnn.config import set_params
-from imdb_rnn.dataset import load_split
+from imdb_rnn.data.dataset import load_split
 
 from conftest import ROOT
 
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "profiles", "src", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "tools", "profiles", "src", ".dvc/config", ".dvcignore", ".gitignore"]
 PROJECT_FILES += ["results/experiments"]  # committed experiments: the report stage reads them
 
 pytestmark = pytest.mark.slow
@@ -131,7 +131,7 @@ def test_verify_reproduces_the_published_run_and_names_what_differs(built, tmp_p
     """verify recomputes the DVC run's data, vectors and first training steps; a kernel
     setting kept from the environment and a damaged record are each named."""
     _, dvc = built
-    verify = [sys.executable, "workflow/scripts/verify.py"]
+    verify = [sys.executable, "tools/verify.py"]
     same = subprocess.run(verify, cwd=dvc, env=env(), capture_output=True, text=True)
     assert same.returncode == 0, same.stdout + same.stderr
     for check in (

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from imdb_rnn.errors import UserError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)

@@ -4,7 +4,7 @@
     state_fingerprint(model.state_dict())     # "3f1c…" (sha256, hex)
 
 Training writes them during each run (after the first batches and after every epoch, see
-:mod:`imdb_rnn.training`) and ``verify`` recomputes them, so that two machines can tell
+:mod:`imdb_rnn.train.training`) and ``verify`` recomputes them, so that two machines can tell
 whether they computed the same thing without exchanging checkpoints. A checkpoint file's
 own hash cannot serve: ``torch.save`` writes a random serialization id.
 """

@@ -14,7 +14,7 @@ pin sets those variables in this process before any of them is imported.
 
 - ``avx2`` (default): the AVX2 kernels that every x86-64 CPU of the last decade runs, the
   same on every such machine. Measured on this project's machines
-  (``workflow/scripts/benchmark_numerics.py``): the tanh RNNs change only with
+  (``benchmarks/numerics_knobs.py``): the tanh RNNs change only with
   ``MKL_CBWR``, the LSTM with ``ONEDNN_MAX_CPU_ISA`` and ``MKL_CBWR``, word2vec with
   ``OPENBLAS_CORETYPE``; ``ATEN_CPU_CAPABILITY`` is pinned as well because torch's
   vectorised element-wise ops depend on it.
@@ -113,7 +113,7 @@ def read_setting(params_path: str | os.PathLike[str]) -> str:
     """
     import yaml
 
-    from .config import load_yaml
+    from imdb_rnn.config import load_yaml
 
     try:
         raw = load_yaml(Path(params_path).read_text(encoding="utf-8"))

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .fileio import write_bytes
+from imdb_rnn.errors import UserError
+from imdb_rnn.fileio import write_bytes
 
 METRICS = "metrics.json"
 HISTORY = "history.csv"

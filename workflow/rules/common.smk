@@ -11,14 +11,14 @@ from snakemake.exceptions import WorkflowError
 
 from imdb_rnn.config import parse_params
 from imdb_rnn.errors import UserError
-from imdb_rnn.preflight import preflight
-from imdb_rnn.stagedeps import code_deps
+from imdb_rnn.checks.preflight import preflight
+from imdb_rnn.pipeline.codedeps import code_deps
 
 PARAMS_FILE = "params.yaml"
 
 try:
     PARAMS = parse_params(config, PARAMS_FILE)
-    # What can be refused before any job starts (imdb_rnn/preflight.py; DVC runs the same
+    # What can be refused before any job starts (imdb_rnn/checks/preflight.py; DVC runs the same
     # checks as its `preflight` stage). The GPU is looked for only where the jobs run here,
     # not on a cluster's login node.
     preflight(PARAMS, check_device=workflow.local_exec and not workflow.remote_exec)
@@ -44,7 +44,7 @@ EMBEDDING_STATS = "results/embedding/stats.json"
 RUNS = "results/runs"
 CHECKPOINTS = "models"
 RESUME = "models/resume"
-TRIPLET_PROBLEM = "src/imdb_rnn/triplet_problem.yaml"
+TRIPLET_PROBLEM = "src/imdb_rnn/triplet/problem.yaml"
 VERIFICATION = "results/triplet/verification.json"
 SUMMARY_DIR = "results"
 SUMMARY = "results/summary.json"
@@ -79,7 +79,7 @@ REPORT_ITEMS = {
 }
 PDF = "report/report.pdf"
 # What each stage reads besides data: its program and every package module it imports,
-# directly or not (imdb_rnn/stagedeps.py reads the imports; dvc.yaml lists the same files and
+# directly or not (imdb_rnn/pipeline/codedeps.py reads the imports; dvc.yaml lists the same files and
 # tests/test_dag.py keeps them equal), and the params keys it uses. Changing one reruns that
 # stage (Snakemake's rerun triggers "input" and "params"), as DVC's deps and params do.
 STAGES = [
@@ -200,7 +200,7 @@ def get_report_outputs():
 
 
 def get_final_outputs():
-    """The report and its PDF (typeset where LaTeX is installed, else plain: imdb_rnn/pdf.py)."""
+    """The report and its PDF (typeset where LaTeX is installed, else plain: imdb_rnn/report/pdf.py)."""
     return REPORT + [PDF]
 
 

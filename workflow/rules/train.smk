@@ -22,7 +22,7 @@ rule train:
         "../envs/pipeline.yaml"
     # One thread each, so that all four start at once with `--cores 2`. The LSTM (four times an
     # RNN's work per token) then grows onto any core Snakemake was given that sits idle once
-    # the RNN jobs finish (imdb_rnn/threads.py: only cells whose results do not depend on the
+    # the RNN jobs finish (imdb_rnn/train/threads.py: only cells whose results do not depend on the
     # thread count grow; the RNNs keep one).
     threads: 1
     resources:

@@ -15,4 +15,4 @@ rule verify:
     params:
         runs=RUNS,
     shell:
-        "python workflow/scripts/verify.py --lock {input.lock:q} --archive {input.archive:q} --runs {params.runs:q} 2>&1 | tee {log:q}"
+        "python tools/verify.py --lock {input.lock:q} --archive {input.archive:q} --runs {params.runs:q} 2>&1 | tee {log:q}"

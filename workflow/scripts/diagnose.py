@@ -6,7 +6,7 @@
 Measures, on a seeded sample of validation reviews (their first --length tokens), the mean
 norm of d loss / d embedding at every position, for the checkpoint and for the same model
 with its recurrent and output layers as the training seed initialised them (the trained
-embedding kept): see imdb_rnn.diagnostics. Runs on the CPU with one thread; seconds per model.
+embedding kept): see imdb_rnn.train.diagnostics. Runs on the CPU with one thread; seconds per model.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ pin_from_argv()  # before numpy and torch load: they choose their CPU kernels th
 import torch
 
 from imdb_rnn.config import ModelParams
-from imdb_rnn.dataset import load_split
-from imdb_rnn.diagnostics import gradient_flow
+from imdb_rnn.data.dataset import load_split
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
-from imdb_rnn.models import build_model, load_checkpoint
-from imdb_rnn.threads import configure_cpu
+from imdb_rnn.train.diagnostics import gradient_flow
+from imdb_rnn.train.models import build_model, load_checkpoint
+from imdb_rnn.train.threads import configure_cpu
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from imdb_rnn.config import load_params
-from imdb_rnn.download import download
+from imdb_rnn.data.download import download
 from imdb_rnn.errors import run_cli
 
 

@@ -14,7 +14,7 @@ from imdb_rnn.numerics import pin_from_argv
 pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.config import load_params
-from imdb_rnn.embeddings import embed
+from imdb_rnn.data.embeddings import embed
 from imdb_rnn.errors import run_cli
 
 

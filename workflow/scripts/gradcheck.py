@@ -1,6 +1,6 @@
 """Stage ``gradcheck``: derive the Part 2 triplet-loss gradients and verify them (Q2–Q6).
 
-    python workflow/scripts/gradcheck.py --params params.yaml --problem src/imdb_rnn/triplet_problem.yaml \
+    python workflow/scripts/gradcheck.py --params params.yaml --problem src/imdb_rnn/triplet/problem.yaml \
         --out results/triplet/verification.json
 
 Derives every gradient with sympy, checks it against torch autograd, central finite
@@ -8,7 +8,7 @@ differences and ``torch.autograd.gradcheck`` (float64, scalar and vector embeddi
 judges each of the original report's published answers, and writes every form the report
 prints (LaTeX included), so the report parses nothing back. The JSON's keys are described in
 the docstring of ``imdb_rnn.triplet.schema``; its schema is the TypedDict
-``imdb_rnn.triplet.VerificationDoc``, which tests/test_triplet.py checks a document against.
+``imdb_rnn.triplet.schema.VerificationDoc``, which tests/test_triplet.py checks a document against.
 
 Exit status: 0 when every numeric check passes, even if a published answer disagrees with
 the derivation (that is a finding the report shows; each one is printed as a warning);
@@ -27,7 +27,9 @@ pin_from_argv()  # before numpy and torch load: they choose their CPU kernels th
 
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
-from imdb_rnn.triplet import DEFAULT_PROBLEM, POINTS, SEED, failed_checks, load_problem, verify, warning_lines
+from imdb_rnn.triplet.document import failed_checks, verify, warning_lines
+from imdb_rnn.triplet.numeric import POINTS, SEED
+from imdb_rnn.triplet.problem import DEFAULT_PROBLEM, load_problem
 
 
 def _positive(text: str) -> int:

@@ -7,7 +7,7 @@ texlive-latex-base texlive-latex-recommended lmodern latexmk``) it compiles the 
 a temporary folder and moves the PDF into place atomically; on a LaTeX error the log is
 copied beside ``--out`` (report/report.log) and named in the one-line error. Without them it
 writes report.md as plain text pages (a first line says so), prints how to install LaTeX,
-and succeeds, so the pipeline and a DVC experiment finish on any machine. See imdb_rnn.pdf.
+and succeeds, so the pipeline and a DVC experiment finish on any machine. See imdb_rnn.report.pdf.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from imdb_rnn.errors import run_cli
-from imdb_rnn.pdf import LATEX_MISSING, build_pdf
+from imdb_rnn.report.pdf import LATEX_MISSING, build_pdf
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,17 +5,17 @@
 Validates params.yaml (architecture ids included) and checks this machine for what it asks
 (a CUDA GPU for train.device: cuda, the GloVe file for embedding.init: glove). Every train
 job depends on the output, so a bad configuration stops the pipeline before the tools
-remove any earlier result. See imdb_rnn.preflight.
+remove any earlier result. See imdb_rnn.checks.preflight.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from imdb_rnn.checks.preflight import preflight
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
-from imdb_rnn.preflight import preflight
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,8 +13,8 @@ from imdb_rnn.numerics import pin_from_argv
 pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.config import load_params
+from imdb_rnn.data.prepare import prepare
 from imdb_rnn.errors import run_cli
-from imdb_rnn.prepare import prepare
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ Reads params.yaml (``train.*``, ``models.*``, ``data.*``, ``report.*``), the sum
 diagnose stage's gradient profiles and every run's metrics, history and test predictions.
 Writes ``<out>/report.md``, ``<out>/report.tex``, ``<out>/params.yaml`` (the params it used),
 ``<out>/figures/{learning_curves,gradient_flow,accuracy_by_length}.{png,pdf}`` and ``<out>/tables/*.html``.
-The PDF is the separate stage ``pdf`` (workflow/scripts/pdf.py). See ``imdb_rnn.report``.
+The PDF is the separate stage ``pdf`` (workflow/scripts/pdf.py). See ``imdb_rnn.report.build``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from imdb_rnn.numerics import pin_from_argv
 pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.errors import run_cli
-from imdb_rnn.report import ReportInputs, write_report
+from imdb_rnn.report.build import ReportInputs, write_report
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@
 Reads ``train.archs`` and ``train.all_seeds`` (``train.seed`` first: the primary seed) from
 params.yaml and ``<runs>/<arch>/seed<k>/{metrics.json,history.csv,model.txt}`` for each; writes
 ``<out>/summary.json`` and, from the primary seed, ``<out>/metrics/<arch>.json``,
-``<out>/history/<arch>.csv`` and ``<out>/models/<arch>.txt``. See ``imdb_rnn.summarize``.
+``<out>/history/<arch>.csv`` and ``<out>/models/<arch>.txt``. See ``imdb_rnn.stats.summarize``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ pin_from_argv()  # before numpy and torch load: they choose their CPU kernels th
 
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import run_cli
-from imdb_rnn.summarize import summarize
+from imdb_rnn.stats.summarize import summarize
 
 
 def main(argv: list[str] | None = None) -> None:

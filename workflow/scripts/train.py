@@ -23,9 +23,9 @@ pin_from_argv()  # before numpy and torch load: they choose their CPU kernels th
 
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.threads import available_cores
-from imdb_rnn.training import run_training
-from imdb_rnn.trainio import OutputPaths, TrainData, load_embedding
+from imdb_rnn.train.files import OutputPaths, TrainData, load_embedding
+from imdb_rnn.train.threads import available_cores
+from imdb_rnn.train.training import run_training
 
 NO_EMBEDDING = "none"
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import sympy as sp
 
-from .kink import KINK_ALPHA, KINK_POINT, kink_point_F, measure_kink, measure_subgradients, one_sided_derivatives
-from .numeric import DIMS, POINTS, SEED, numeric_checks
-from .problem import GENERIC, Problem
-from .published import check_published, q4_summary
-from .schema import VerificationDoc
-from .symbolic import Derivation, derive, linear_terms, scalar_form, to_latex, to_text
+from imdb_rnn.triplet.kink import KINK_ALPHA, KINK_POINT, kink_point_F, measure_kink, measure_subgradients, one_sided_derivatives
+from imdb_rnn.triplet.numeric import DIMS, POINTS, SEED, numeric_checks
+from imdb_rnn.triplet.problem import GENERIC, Problem
+from imdb_rnn.triplet.published import check_published, q4_summary
+from imdb_rnn.triplet.schema import VerificationDoc
+from imdb_rnn.triplet.symbolic import Derivation, derive, linear_terms, scalar_form, to_latex, to_text
 
 
 def verify(

@@ -8,8 +8,8 @@ from typing import Any
 import sympy as sp
 import torch
 
-from .numeric import GENERIC_INDEX, triplet_F_values
-from .problem import GENERIC
+from imdb_rnn.triplet.numeric import GENERIC_INDEX, triplet_F_values
+from imdb_rnn.triplet.problem import GENERIC
 
 # The forward value is the same for all three; they differ only in the gradient they return
 # at F = 0, which is what Q2 asks about.

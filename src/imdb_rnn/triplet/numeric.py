@@ -18,8 +18,8 @@ from typing import Any
 import sympy as sp
 import torch
 
-from .problem import GENERIC, Problem
-from .symbolic import Derivation
+from imdb_rnn.triplet.problem import GENERIC, Problem
+from imdb_rnn.triplet.symbolic import Derivation
 
 GENERIC_INDEX = torch.tensor([[0, 1, 2]])
 

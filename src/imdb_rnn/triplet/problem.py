@@ -1,4 +1,4 @@
-"""The Part 2 problem, read from ``triplet_problem.yaml`` and validated.
+"""The Part 2 problem, read from ``problem.yaml`` beside it and validated.
 
 The file holds the embedding classes, the margin symbol, the triplets L^i and the original
 report's published answers (plain text that sympy parses). Every defect is a one-line
@@ -18,10 +18,10 @@ import sympy as sp
 import yaml
 from sympy.parsing.sympy_parser import parse_expr
 
-from ..errors import UserError
+from imdb_rnn.errors import UserError
 
-# The problem file stays beside the package's modules: src/imdb_rnn/triplet_problem.yaml.
-DEFAULT_PROBLEM = Path(__file__).parents[1] / "triplet_problem.yaml"
+# The problem file stays beside the package's modules: src/imdb_rnn/triplet/problem.yaml.
+DEFAULT_PROBLEM = Path(__file__).with_name("problem.yaml")
 
 ROLES = ("anchor", "positive", "negative")
 # Q3 is stated for one generic triplet; these are its symbols, in ROLES order.
@@ -75,7 +75,7 @@ def load_problem(path: str | os.PathLike[str] = DEFAULT_PROBLEM) -> Problem:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise UserError(f"problem file {path} not found; pass --problem src/imdb_rnn/triplet_problem.yaml") from exc
+        raise UserError(f"problem file {path} not found; pass --problem src/imdb_rnn/triplet/problem.yaml") from exc
     except OSError as exc:
         raise UserError(f"cannot read problem file {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

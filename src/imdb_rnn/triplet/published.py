@@ -12,8 +12,8 @@ from typing import Any
 
 import sympy as sp
 
-from .problem import GENERIC, Problem, parse_formula
-from .symbolic import Derivation, to_latex, to_text
+from imdb_rnn.triplet.problem import GENERIC, Problem, parse_formula
+from imdb_rnn.triplet.symbolic import Derivation, to_latex, to_text
 
 
 def check_published(problem: Problem, derivation: Derivation) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .problem import GENERIC, Problem
+from imdb_rnn.triplet.problem import GENERIC, Problem
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,5 @@
+"""What checks a machine before and after a run.
+
+- ``preflight``: what can be refused before any job that owns results starts (stage ``preflight``);
+- ``verify``: does this machine reproduce the published run? (``make verify``).
+"""
