@@ -88,6 +88,14 @@ class ModelParams(_Section):
     num_layers: int = Field(1, ge=1, le=16)
     bidirectional: bool = False
     dropout: float = Field(0.5, ge=0, lt=1)
+    family: PrintedText | None = Field(
+        None, description="the group the report discusses this model with (e.g. tanh RNN); null = by cell: LSTM, GRU or tanh RNN"
+    )
+
+    @property
+    def family_name(self) -> str:
+        """The report's group for this model: ``family``, else named after its cell."""
+        return self.family or {"lstm": "LSTM", "gru": "GRU", "rnn": "tanh RNN"}[self.cell]
 
 
 class TrainParams(_Section):
