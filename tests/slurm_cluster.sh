@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A real one-node SLURM cluster with job accounting on this machine, for tests/test_slurm.py and CI.
 #
-#   tests/slurm_cluster.sh start    # installs what is missing (apt-get), starts munged, MariaDB,
-#                                   # slurmdbd, slurmctld and slurmd, waits until the node is idle
+#   tests/slurm_cluster.sh start    # starts munged, MariaDB, slurmdbd, slurmctld and slurmd,
+#                                   # waits until the node is idle
 #   export SLURM_CONF=/tmp/imdb-slurm/etc/slurm.conf
 #   snakemake --profile profiles/slurm-test
 #   tests/slurm_cluster.sh status   # exit 0 when every daemon runs and the node answers
 #   tests/slurm_cluster.sh stop     # cancels the cluster's jobs, stops every daemon by pid, removes the folder
 #
-# Run as root (the daemons run as root: SlurmUser=root). Everything lives in $IMDB_SLURM_DIR
+# Run as root (the daemons run as root: SlurmUser=root), with the Debian packages slurm-wlm, munge,
+# slurmdbd and mariadb-server installed: this script installs nothing (.ci/run installs them, starts
+# the cluster and runs the tests with IMDB_TEST_SLURM=1). Everything lives in $IMDB_SLURM_DIR
 # (default /tmp/imdb-slurm): configuration, munge key and socket, spool, state, database, logs.
 # munge listens on its own socket and the daemons use their own ports. One file outside it:
 # /etc/slurm/slurm.conf becomes a link to the cluster's slurm.conf while it runs (an existing
@@ -63,17 +65,14 @@ wait_for() {  # wait_for WHAT COMMAND...: retry COMMAND for up to $WAIT_SECONDS,
   done
 }
 
-install_missing() {
+require_installed() {
   local missing=() command
   for command in "${!PACKAGE_OF[@]}"; do
     command -v "$command" >/dev/null || missing+=("${PACKAGE_OF[$command]}")
   done
   [ ${#missing[@]} -eq 0 ] && return
-  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them; install SLURM, munge, slurmdbd and MariaDB yourself"
-  log "installing ${missing[*]} with apt-get"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    slurm-wlm munge slurmdbd mariadb-server >/dev/null
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  die "missing ${missing[*]}; install them first (as root: apt-get install --no-install-recommends ${missing[*]})"
 }
 
 write_config() {
@@ -215,7 +214,7 @@ start_slurm() {
 
 start() {
   [ "$(id -u)" -eq 0 ] || die "run as root: the test cluster's daemons run as root"
-  install_missing
+  require_installed
   write_config
   start_munge
   start_database

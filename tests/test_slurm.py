@@ -1,13 +1,14 @@
 """The pipeline on a real one-node SLURM cluster, through the project's SLURM profile.
 
-    .venv/bin/python -m pytest -q tests/test_slurm.py
+    sudo tests/slurm_cluster.sh start        # needs slurm-wlm, munge, slurmdbd, mariadb-server
+    IMDB_TEST_SLURM=1 .venv/bin/python -m pytest -q tests/test_slurm.py
+    sudo tests/slurm_cluster.sh stop
 
-`tests/slurm_cluster.sh start` installs SLURM, munge, slurmdbd and MariaDB with apt-get where
-they are missing and starts them on this machine (as root; other users run it through
-`sudo -n`). The test runs `snakemake --profile profiles/slurm-test` on the tiny project and
-reads SLURM's own accounting (sacct) of the jobs; `tests/slurm_cluster.sh stop` stops every
-daemon afterwards, whatever happened. Skipped only where there is no apt-get to install the
-cluster with.
+The cluster test runs only where it is asked for (IMDB_TEST_SLURM=1, as .ci/run sets after it
+installs the packages and starts the cluster), so that `make test` never installs packages,
+needs root or starts daemons; elsewhere it is skipped with that instruction. It runs
+`snakemake --profile profiles/slurm-test` on the tiny project and reads SLURM's own accounting
+(sacct) of the jobs. The profile test needs no cluster and always runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,28 +42,23 @@ EXPECTED_JOBS = sorted(
 )
 
 
-def _cluster(command: str, timeout: int) -> subprocess.CompletedProcess:
-    """`tests/slurm_cluster.sh COMMAND` as root: through `sudo -n` for any other user (e.g. a CI runner)."""
-    cmd = [str(CLUSTER), command]
-    if os.geteuid() != 0:
-        cmd = ["sudo", "-n", "env", f"IMDB_SLURM_DIR={CLUSTER_DIR}", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+# Set by whoever started the test cluster (.ci/run): the cluster test runs only then.
+OPT_IN = "IMDB_TEST_SLURM"
+SKIP_REASON = (
+    f"needs a running test SLURM cluster: as root, tests/slurm_cluster.sh start (slurm-wlm, munge, slurmdbd, "
+    f"mariadb-server installed), then {OPT_IN}=1 pytest tests/test_slurm.py; .ci/run does this"
+)
 
 
 @pytest.fixture(scope="module")
 def slurm_env() -> dict[str, str]:
-    """A running test cluster, stopped again after the module's tests; the environment that reaches it."""
-    if shutil.which("apt-get") is None:
-        pytest.skip("no apt-get: tests/slurm_cluster.sh installs SLURM, munge and MariaDB from Debian/Ubuntu packages")
-    try:
-        started = _cluster("start", timeout=900)  # apt-get may have to install the packages first
-        if started.returncode != 0:
-            pytest.fail(f"tests/slurm_cluster.sh start failed:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}")
-        yield {**env(), "SLURM_CONF": str(CLUSTER_DIR / "etc/slurm.conf")}
-    finally:
-        stopped = _cluster("stop", timeout=120)
-    assert stopped.returncode == 0, f"tests/slurm_cluster.sh stop failed:\n{stopped.stdout}\n{stopped.stderr}"
-    assert not CLUSTER_DIR.exists()
+    """The environment that reaches the running test cluster; the test is skipped unless asked for."""
+    if os.environ.get(OPT_IN) != "1":
+        pytest.skip(SKIP_REASON)
+    status = subprocess.run([str(CLUSTER), "status"], env={**os.environ, "IMDB_SLURM_DIR": str(CLUSTER_DIR)}, capture_output=True, text=True)
+    if status.returncode != 0:
+        pytest.fail(f"{OPT_IN}=1 but no test cluster runs in {CLUSTER_DIR} (tests/slurm_cluster.sh status):\n{status.stdout}{status.stderr}")
+    return {**env(), "SLURM_CONF": str(CLUSTER_DIR / "etc/slurm.conf")}
 
 
 def _sacct(job_ids: list[str], slurm: dict[str, str]) -> list[dict[str, str]]:
@@ -149,3 +146,48 @@ def test_the_pipeline_runs_as_slurm_jobs_and_trains_the_rnns_as_a_local_run_does
         assert (on_cluster["threads"], on_cluster["max_threads"]) == (1, 1)
         strip = lambda metrics: {k: v for k, v in metrics.items() if k not in TIMING_KEYS}  # noqa: E731
         assert strip(on_cluster) == strip(at_home), arch
+
+
+def _recording_tools(folder: Path, log: Path, names: tuple[str, ...]) -> Path:
+    """Stand-ins for ``names`` that only write their command line to ``log``."""
+    folder.mkdir()
+    for name in names:
+        tool = folder / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> {log}\nexit 1\n')
+        tool.chmod(0o755)
+    return folder
+
+
+def test_without_the_opt_in_the_cluster_test_skips_and_installs_or_starts_nothing(tmp_path):
+    """What `make test` does for any user: no sudo, no apt-get, no daemon; one line saying what the test needs."""
+    log = tmp_path / "called.log"
+    fakes = _recording_tools(tmp_path / "bin", log, ("sudo", "apt-get", "munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd"))
+    environ = {key: value for key, value in os.environ.items() if key != OPT_IN}
+    environ |= {"PATH": f"{fakes}{os.pathsep}{environ['PATH']}", "IMDB_SLURM_DIR": str(tmp_path / "cluster")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/test_slurm.py", "-k", "runs_as_slurm_jobs"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 skipped" in done.stdout and SKIP_REASON in done.stdout.replace("\n", ""), done.stdout[-3000:]
+    assert not log.exists(), log.read_text()
+    assert not (tmp_path / "cluster").exists()
+
+
+def test_the_cluster_script_installs_nothing(tmp_path):
+    """`tests/slurm_cluster.sh start` where SLURM is missing: one line naming the packages, and no apt-get."""
+    log = tmp_path / "called.log"
+    fakes = _recording_tools(tmp_path / "bin", log, ("apt-get", "sudo"))
+    path = os.pathsep.join([str(fakes), "/usr/bin", "/bin"])
+    if shutil.which("slurmctld", path=path):
+        pytest.skip("slurmctld is on /usr/bin here: the script would start a cluster, not refuse")
+    environ = {**os.environ, "PATH": path, "IMDB_SLURM_DIR": str(tmp_path / "cluster")}
+    done = subprocess.run([str(CLUSTER), "start"], env=environ, capture_output=True, text=True)
+    assert done.returncode == 1
+    expected = "missing mariadb-server munge slurm-wlm slurmdbd; install them first" if os.geteuid() == 0 else "run as root"
+    assert expected in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not log.exists(), log.read_text()
+    assert not (tmp_path / "cluster").exists()
