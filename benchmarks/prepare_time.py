@@ -1,6 +1,6 @@
 """Benchmark of the prepare stage on an archive: wall time per step and peak memory.
 
-    python benchmarks/prepare_time.py [--archive ../shared/data/imdb/aclImdb_v1_local.tar.gz]
+    .venv/bin/python benchmarks/prepare_time.py [--archive data/aclImdb_v1.tar.gz]
 
 Prints figures; asserts nothing. Runs prepare into a temporary folder (the pipeline's own
 outputs are untouched) with the archive's full data unless --limit is given.
@@ -12,26 +12,25 @@ import argparse
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from imdb_rnn.config import DataParams
 from imdb_rnn.data.prepare import prepare
-from imdb_rnn.errors import run_cli
+from imdb_rnn.errors import UserError, run_cli
 
-SHARED = Path("../shared/data/imdb/aclImdb_v1_local.tar.gz")
+# The download stage writes the archive here.
+ARCHIVE = Path("data/aclImdb_v1.tar.gz")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archive", type=Path, default=Path("data/aclImdb_v1.tar.gz") if Path("data/aclImdb_v1.tar.gz").exists() else SHARED)
+    parser.add_argument("--archive", type=Path, default=ARCHIVE, help=f"the IMDB archive (default: {ARCHIVE})")
     parser.add_argument("--limit", type=int, default=None, help="reviews per split (default: all)")
     args = parser.parse_args(argv)
     if not args.archive.exists():
-        print(f"benchmark_prepare: no archive at {args.archive}; pass --archive", file=sys.stderr)
-        raise SystemExit(2)
+        raise UserError(f"no archive at {args.archive}; run the download stage first (make report), or pass --archive")
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         stats = prepare(DataParams(limit=args.limit), args.archive, Path(tmp) / "prepared", Path(tmp) / "stats.json")
