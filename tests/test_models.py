@@ -24,7 +24,7 @@ ARCHS = {
     "rnn1": ModelParams(class_name="RNN_1", title="RNN", cell="rnn", num_layers=1, bidirectional=False),
 }
 
-# The report's printouts (assignment2-report.md, Part 1), in PyTorch's own layout: the
+# The original report's printouts (its Part 1), in PyTorch's own layout: the
 # report's copy indents by four spaces and carries trailing spaces, which print never does.
 REPORT_PRINTOUTS = {
     "bilstm2": """\

@@ -4,7 +4,7 @@ torch load, and committed fingerprints of a few training steps and of word2vec u
 The fingerprints in ``tests/data/pinned_fingerprints.json`` were computed on this project's
 machine (AMD EPYC, AVX-512) under ``numerics.cpu: avx2``. On any x86-64 CPU with AVX2 and the
 locked packages they must come out the same; if they do not, the pin is not enough there
-(README, Reproducibility). Regenerate them only on purpose, after a change that is meant to
+(docs/reproducibility.md). Regenerate them only on purpose, after a change that is meant to
 change the numbers (a package upgrade):
 
     IMDB_RNN_UPDATE_FINGERPRINTS=1 .venv/bin/python -m pytest tests/test_numerics.py

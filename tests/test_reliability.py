@@ -1,6 +1,6 @@
 """Fault injection: real kills, concurrent runs and failing writes.
 
-The other faults of the README's "Reliability" table are tested beside the code they
+The other faults of the table in docs/reliability.md are tested beside the code they
 concern (test_download, test_prepare, test_config, test_training, test_report); this module
 holds the ones that need a real process, a second run or a failing disk.
 """

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NO_LATEX = "latexmk not installed: apt-get install texlive-latex-base texlive-latex-recommended lmodern latexmk"
 HAS_LATEX = shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
 
-# The original's sections, in its order (shared/reference/assignment2-report.md), then ours.
+# The original's sections, in its order, then ours.
 SECTIONS = [
     "# Assignment2 Report",
     "## (COMP-5900V 2021 Winter)",

@@ -1,6 +1,6 @@
 """The published run, as committed: one commit trained it all, and every number agrees across files.
 
-These read results/, report/ and README.md as they are in the repository (DESIGN.md §5).
+These read results/, report/ and README.md as they are in the repository (docs/pipeline.md, output contract).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ REPORT_PARAMS = ROOT / "report" / "params.yaml"
 
 # The report stage writes report/params.yaml since the predictions and the one-commit rule came
 # in; a published run older than that cannot meet this contract. Until it is republished
-# (README: Publishing a run) these checks are reported as skipped, with this reason.
+# (docs/maintaining.md: Publishing a run) these checks are reported as skipped, with this reason.
 pytestmark = pytest.mark.skipif(
     not REPORT_PARAMS.is_file(), reason="the committed published run predates report/params.yaml and predictions: republish it"
 )

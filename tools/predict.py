@@ -40,7 +40,7 @@ EVAL_BATCH = 64
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint written by the train stage (models/<arch>.pt)")
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint written by the train stage (models/<arch>/seed<k>.pt)")
     parser.add_argument(
         "--tokenizer", default="data/prepared/tokenizer.json", help="the vocabulary it was trained with (default: data/prepared/tokenizer.json)"
     )

@@ -5,7 +5,7 @@
     read_predictions(path)   # Predictions(review, label, pred, p_positive)
 
 The train stage writes them, summarize copies and aggregates them, the report reads them
-(DESIGN.md §5). ``predictions.csv.gz`` holds one row per test review in the test split's
+(docs/pipeline.md, output contract). ``predictions.csv.gz`` holds one row per test review in the test split's
 order: ``review`` (the archive's file name without ``.txt``, e.g. ``test/pos/0_10``: unique,
 unlike the number alone), ``label`` (1 = positive), ``tokens`` (the review's length in tokens,
 all of which the model read), ``pred`` (the model's label, logit > 0) and ``p_positive``
@@ -31,7 +31,7 @@ METRICS = "metrics.json"
 HISTORY = "history.csv"
 STRUCTURE = "model.txt"
 PREDICTIONS = "predictions.csv.gz"
-# The contract's six columns (DESIGN.md §5), then the gradient norms of the training loop:
+# The contract's six columns (docs/pipeline.md, output contract), then the gradient norms of the training loop:
 # the L2 norm of all gradients, and of the recurrent layer's alone, per batch, before the
 # optimizer step and any clipping (mean and max over the epoch).
 CONTRACT_HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "seconds")

@@ -1,4 +1,4 @@
-"""Stage ``summarize``: aggregate the training runs into the contract files of DESIGN.md §5.
+"""Stage ``summarize``: aggregate the training runs into the contract files of docs/pipeline.md.
 
     python workflow/scripts/summarize.py --params params.yaml --runs results/runs --out results
 

@@ -30,8 +30,8 @@ SPLITS = ("train", "valid", "test")
 def content_fingerprint(contents: ArchiveContents) -> str:
     """sha256 over ``"{split}/{label}/{name}\\n"`` + bytes of every labeled review, in sorted order.
 
-    This is the fingerprint the shared archive's README defines, so a local copy and the
-    official archive can be compared by content.
+    The definition came with the local copy of the archive this project was built with, so a
+    local copy and the official archive can be compared by content.
     """
     digest = hashlib.sha256()
     for split, label in LABELED:

@@ -4,7 +4,7 @@
 
 Reads, for each architecture of ``train.archs`` and each seed of ``train.all_seeds``, the run
 folder ``<runs>/<arch>/seed<k>/`` (``metrics.json``, ``history.csv``, ``model.txt``, as the
-``train`` stage writes them) and writes under ``<out>`` (DESIGN.md §5):
+``train`` stage writes them) and writes under ``<out>`` (docs/pipeline.md, output contract):
 
 - ``summary.json``: per architecture id, ``test_acc_mean``, ``test_acc_std``, ``n``, ``seeds``,
   ``primary_seed``, ``test_acc_by_seed``, ``valid_acc_mean``, ``valid_acc_std``,
@@ -14,7 +14,7 @@ folder ``<runs>/<arch>/seed<k>/`` (``metrics.json``, ``history.csv``, ``model.tx
   (ddof = 1), and 0.0 when only one seed ran (n = 1), where it is undefined.
 - ``metrics/<arch>.json``: the primary seed's ``metrics.json`` plus ``test_acc_mean``,
   ``test_acc_std`` and ``n``, so ``dvc exp show`` shows the aggregate beside the single run.
-- ``history/<arch>.csv`` and ``models/<arch>.txt``: the primary seed's ``history.csv`` and
+- ``<out>/history/<arch>.csv`` and ``<out>/models/<arch>.txt``: the primary seed's ``history.csv`` and
   ``model.txt``, byte for byte.
 - ``accuracy.json``: per architecture only ``test_acc`` and ``valid_acc`` (means over seeds)
   and ``n``: the file DVC declares as its metrics, so that ``dvc exp show`` stays readable

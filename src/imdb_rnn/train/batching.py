@@ -2,7 +2,7 @@
 
 Why: on CPU a recurrent layer runs its fast fused kernel only when every sequence in the
 batch has the same length. A packed batch whose lengths differ, even by one token, is
-20–50× slower (DESIGN.md §3), and a padded batch read without packing feeds ``<pad>`` into
+20–50× slower (docs/design-facts.md), and a padded batch read without packing feeds ``<pad>`` into
 the recurrence (for a bidirectional model, as the start of its reverse direction).
 
 Training (:func:`train_batches`): sort the reviews by length, with a random tiebreak drawn

@@ -61,7 +61,7 @@ class TrainData:
 
 @dataclass(frozen=True)
 class OutputPaths:
-    """Where one run writes (DESIGN.md §5), and its resume state."""
+    """Where one run writes (docs/pipeline.md, output contract), and its resume state."""
 
     checkpoint: Path
     resume: Path

@@ -4,7 +4,7 @@
     model = build_model(params.models["bilstm2"], vocab_size=25002)
     print(model)                      # reads exactly as in the original report
     rnn_parameter_count(model)        # 1,446,400
-    model, checkpoint = load_checkpoint("models/bilstm2.pt")   # what the train stage wrote
+    model, checkpoint = load_checkpoint("models/bilstm2/seed1234.pt")   # what the train stage wrote
 
 Layout: token ids arrive sequence-first, ``text = [sent len, batch size]``, because the
 recurrent layers keep PyTorch's default ``batch_first=False`` — ``batch_first=True`` would

@@ -6,7 +6,7 @@
 
 Why: with ``snakemake --cores 2`` the bi-LSTM is declared one thread so that it starts beside
 the RNN jobs instead of after them, and it grows to two threads once they are done, so no core
-idles while work is left (DESIGN.md §3; the README's time table has the effect).
+idles while work is left (docs/pipeline.md; docs/benchmarks.md has the effect on wall time).
 
 Only a model whose results do not depend on the thread count may grow: otherwise the metrics
 of a seed would depend on what else ran beside it. ``THREAD_INVARIANT_CELLS`` lists the cells

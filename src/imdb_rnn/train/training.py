@@ -383,7 +383,7 @@ def run_training(
     embedding_init: str = "random",
     numerics: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``arch`` with ``seed``, write the outputs of DESIGN.md §5, return the metrics.
+    """Train ``arch`` with ``seed``, write the outputs of docs/pipeline.md (output contract), return the metrics.
 
     ``embedding`` (float [vocab, dim], aligned to token ids) replaces the random embedding
     initialisation; ``embedding_init`` names where it came from. ``train_seconds`` in the
