@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml $(LOCKFILE)
 	  $(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCKFILE) && \
 	  $(PY) -m pip install --quiet --no-deps -e . ; \
 	else \
-	  echo "note: $(LOCKFILE) is resolved for Python 3.11; installing pyproject.toml's ranges instead (numbers may differ from the published run: see README, Reproducibility)"; \
+	  echo "note: $(LOCKFILE) is resolved for Python 3.11; installing pyproject.toml's ranges instead (numbers may differ from the published run: see docs/reproducibility.md)"; \
 	  $(PY) -m pip install --quiet -e ".[test]" ; \
 	fi
 	$(PY) -m pip check

@@ -265,7 +265,7 @@ def _report_browser(user_data: Path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    # Headless Chromium as root on a machine with no network but loopback (see README, Tests).
+    # Headless Chromium as root on a machine with no network but loopback (see docs/maintaining.md, Tests).
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--window-size=1280,900", f"--user-data-dir={user_data}"):  # fmt: skip
         options.add_argument(flag)
@@ -384,7 +384,7 @@ def test_a_failed_rerun_keeps_the_previous_results(built):
         cmd = ["snakemake", "--cores", "2"] if project == snake else ["dvc", "repro"]
         refused = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
         assert refused.returncode != 0
-        # Snakemake prints the failed job's log (workflow/profiles/default): the cause is on the console.
+        # Snakemake prints the failed job's log (profiles/default): the cause is on the console.
         assert "train.device is cuda but no CUDA GPU is visible" in refused.stdout + refused.stderr
         assert _snapshot(project) == before
         (project / "params.yaml").write_text(original)
