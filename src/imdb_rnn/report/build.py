@@ -11,7 +11,7 @@ Part 1 and provenance here, Part 1's statistics in :mod:`imdb_rnn.report.finding
 :mod:`imdb_rnn.stats.analysis`, Part 2 in :mod:`imdb_rnn.report.part2`), draws the figures
 (:mod:`imdb_rnn.report.figures`) and renders the context twice, with ``templates/report.md.j2`` and
 ``templates/report.tex.j2``. The layout follows the original report
-(shared/reference/assignment2-report.md) section by section; added sections follow it. Every
+(Ao Peng, COMP-5900V 2021 Winter, Assignment 2) section by section; added sections follow it. Every
 number comes from a results file or params.yaml; the original's own Table 1 values, printed
 beside ours and labelled as the original's, come from ``templates/original_values.yaml``.
 Values are formatted by :mod:`imdb_rnn.report.fmt`, which also escapes them for LaTeX.

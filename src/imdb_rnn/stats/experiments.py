@@ -179,7 +179,7 @@ EXPORTED_RUN_FILES = (METRICS, "history.csv", PREDICTIONS)
 
 def export_experiment(workspace: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[Path]:
     """Copy a finished run of the pipeline in ``workspace`` into the experiment folder ``out``:
-    its params.yaml, results/summary.json, accuracy.json and data/stats.json (as DATA_STATS), and
+    its params.yaml, results/summary.json, accuracy.json and results/data/stats.json (as DATA_STATS), and
     every run's files listed in EXPORTED_RUN_FILES (predictions only where the run wrote them).
     Refuses an existing ``out`` (nothing already exported is overwritten) and writes nothing
     unless every file is there."""
