@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_rnn.config import set_params
+from imdb_rnn.params_edit import set_params
 
 from imdb_fixture import make_archive
 

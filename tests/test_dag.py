@@ -144,7 +144,7 @@ def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
 def test_seeds_multiply_the_training_jobs_the_same_way_in_both_tools(tmp_path):
     import shutil
 
-    from imdb_rnn.config import set_params
+    from imdb_rnn.params_edit import set_params
 
     for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, tmp_path / name)

@@ -56,7 +56,7 @@ def test_bad_sources(tmp_path, url, message):
 
 
 def test_cli_one_line_error_and_exit_code(tmp_path, tiny_params):
-    from imdb_rnn.config import set_params
+    from imdb_rnn.params_edit import set_params
 
     set_params(tiny_params, {"data.sha256": "f" * 64})
     out = tmp_path / "data" / "a.tar.gz"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb_rnn.config import set_params
 from imdb_rnn.data.dataset import load_split
+from imdb_rnn.params_edit import set_params
 
 from conftest import ROOT
 

@@ -1,19 +1,24 @@
 """Set keys of params.yaml from the command line, keeping its comments; validated first.
 
-    python tools/set_params.py data.limit=2000 train.epochs=1
-    python tools/set_params.py --params other.yaml data.url=/path/to/aclImdb_v1.tar.gz data.sha256=<hex>
+    .venv/bin/python tools/set_params.py data.limit=2000 train.epochs=1 train.lr=3e-4
+    .venv/bin/python tools/set_params.py "report.title=Part #1 of 2" "train.seeds=[1234, 1]"
+    .venv/bin/python tools/set_params.py --params other.yaml data.url=/path/to/aclImdb_v1.tar.gz data.sha256=<hex>
 
-(`dvc exp run -S key=value` does the same inside an experiment.)
+Text keys take the value as written; other keys read it as YAML, as `dvc exp run -S key=value`
+does inside an experiment (see imdb_rnn.params_edit). It prints each key as it now reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import shlex
+import sys
 
-from imdb_rnn.config import set_params
 from imdb_rnn.errors import UserError, run_cli
+from imdb_rnn.params_edit import set_params, value_at
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,8 +44,13 @@ def main(argv: list[str] | None = None) -> None:
         if not sep or not key:
             raise UserError(f"{item}: expected KEY=VALUE, e.g. train.epochs=1")
         overrides[key] = value
-    set_params(args.params, overrides)
-    print(f"set_params: {args.params}: " + ", ".join(args.assignments))
+    # The report after the write must not fail where the write succeeded: a character the
+    # terminal cannot show (PYTHONIOENCODING=ascii) is printed escaped.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    params = set_params(args.params, overrides)
+    shown = ", ".join(f"{key}={json.dumps(value_at(params, key), ensure_ascii=False)}" for key in overrides)
+    print(f"set_params: {args.params}: {shown}")
 
 
 if __name__ == "__main__":

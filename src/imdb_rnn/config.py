@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import io
 import json
 import os
 import re
@@ -23,7 +22,6 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from imdb_rnn.errors import UserError
-from imdb_rnn.fileio import write_text
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -42,6 +40,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+def _split_sizes(limit: int, valid_fraction: float) -> tuple[int, int]:
+    """(training, validation) reviews the prepare stage makes of ``limit`` reviews of the
+    official archive (as many positive as negative), as imdb_rnn.data.prepare draws and splits them."""
+    positive = round(limit * 0.5)
+    valid = sum(round(n * valid_fraction) for n in (limit - positive, positive))
+    return limit - valid, valid
+
+
+def smallest_limit(valid_fraction: float) -> int:
+    """The least ``data.limit`` that leaves both the training and the validation split a review."""
+    # A label of n reviews gives validation one from n * f > 1/2 and keeps one from n * (1 - f) > 1/2.
+    start = max(2, 2 * int(0.5 / min(valid_fraction, 1 - valid_fraction)) - 2)
+    return next(limit for limit in range(start, start + 8) if min(_split_sizes(limit, valid_fraction)) >= 1)
+
+
 class DataParams(_Section):
     url: str = Field(OFFICIAL_URL, min_length=1, description="http(s) URL, file:// URL or local path of the archive")
     sha256: Sha256 = Field(OFFICIAL_SHA256, description="sha256 of the archive")
@@ -49,6 +62,16 @@ class DataParams(_Section):
     seed: Seed = Field(1234, description="seed of the train/validation split")
     valid_fraction: float = Field(0.3, gt=0, lt=1, description="validation share of the training reviews")
     vocab_size: int = Field(25000, ge=1, le=10_000_000, description="most frequent training tokens kept")
+
+    @model_validator(mode="after")
+    def _limit_leaves_both_splits(self) -> DataParams:
+        if self.limit is not None and min(_split_sizes(self.limit, self.valid_fraction)) < 1:
+            least = smallest_limit(self.valid_fraction)
+            raise ValueError(
+                f"data.limit: {self.limit} reviews split by data.valid_fraction {self.valid_fraction:g} leave the training or the "
+                f"validation split empty; use at least {least} (or null for all)"
+            )
+        return self
 
 
 class EmbeddingParams(_Section):
@@ -67,12 +90,34 @@ class EmbeddingParams(_Section):
         return self
 
 
+# What both ways of making report.pdf can set: pdflatex with the report's T1 + lmodern preamble
+# (TeX Live's utf8 tables for T1/TS1) and, without LaTeX, matplotlib's DejaVu Sans Mono. That is
+# printable ASCII, Latin-1 and Latin Extended-A but for nine letters T1 lacks, and common
+# typography. Greek, Cyrillic, CJK or emoji stop pdflatex ("Unicode character … not set up")
+# and print as boxes in the plain PDF; setting them would take a Unicode TeX engine and CJK
+# fonts (texlive-xetex and fonts-noto-cjk: 68 MB to download, 107 MB installed).
+PDF_CHARACTERS = frozenset(
+    [chr(c) for c in range(0x20, 0x7F)] + [chr(c) for c in range(0xA0, 0x180) if chr(c) not in "ĦħĸĿŀŉŦŧſ"] + list("‐–—‘’‚“”„†‡•…‰‹›€™←↑→↓")
+)
+# report.md is Markdown, which passes HTML through as markup: a tag, an entity or a link
+# written in a title would be rendered, not printed.
+_MARKUP = re.compile(r"[<>]|&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);|\]\(")
+
+
 def _printable(text: str) -> str:
-    """Text the report prints: no '|' or backtick (they break Markdown tables and code) and no
-    control characters or line breaks (they break a heading or a table row)."""
+    """Text the report prints: no '|' or backtick (they break Markdown tables and code), no
+    control characters or line breaks (they break a heading or a table row), no HTML or link
+    markup (report.md would render it) and nothing report.pdf cannot set."""
     bad = sorted({c for c in text if c in "|`" or unicodedata.category(c).startswith("C")})
     if bad:
         raise ValueError(f"holds {', '.join(repr(c) for c in bad)}, which would break the report's tables; remove it")
+    markup = _MARKUP.search(text)
+    if markup:
+        raise ValueError(f"holds {markup.group()!r}, which report.md would show as HTML or a link, not as text; remove it")
+    unset = sorted(set(text) - PDF_CHARACTERS)
+    if unset:
+        shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in unset)
+        raise ValueError(f"holds {shown}, which report.pdf cannot set (Latin letters and common punctuation only); remove or transliterate it")
     return text
 
 
@@ -224,6 +269,16 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         raise UserError(f"{source}: {problems}") from None
 
 
+# What a params file may hold: params.yaml is 4 KB, 3 levels deep, about 100 values. Past
+# these it is not a params file, and the YAML readers cannot cope: PyYAML's and ruamel's
+# (DVC's) composers recurse once per level (800 nested brackets: RecursionError), and a 4 KB
+# file of aliases to aliases (a "billion laughs") expands to 10^9 values where DVC walks it.
+MAX_PARAMS_BYTES = 1 << 20
+MAX_DEPTH = 16
+MAX_VALUES = 100_000
+MAX_SCALAR = 4096
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the
     last silently, DVC refuses the file: the tools would disagree)."""
@@ -242,74 +297,166 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+class TooComplexError(yaml.YAMLError):
+    """A YAML text past :data:`MAX_DEPTH`, :data:`MAX_VALUES` or :data:`MAX_SCALAR`; the
+    message says which and where."""
+
+
+def check_shape(text: str) -> None:
+    """Refuse, before any YAML reader builds it, a text nested or expanded past the limits.
+
+    PyYAML's event parser keeps a stack, not a recursion, so walking its events is safe on any
+    text; an alias counts as every value of the node it names.
+    """
+    depth = values = 0
+    sizes: dict[str, int] = {}
+    opened: list[tuple[str | None, int]] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth, values = depth + 1, values + 1
+            opened.append((event.anchor, values))
+            if depth > MAX_DEPTH:
+                raise TooComplexError(f"nested more than {MAX_DEPTH} levels deep at line {line}; params.yaml needs 3, check the brackets")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+            anchor, first = opened.pop()
+            if anchor:
+                sizes[anchor] = values - first + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            values += 1
+            sizes.update({event.anchor: 1} if event.anchor else {})
+            if len(event.value) > MAX_SCALAR:
+                raise TooComplexError(f"a value of {len(event.value):,} characters at line {line}, more than {MAX_SCALAR:,}; shorten it")
+        elif isinstance(event, yaml.AliasEvent):
+            values += sizes.get(event.anchor, 1)
+        if values > MAX_VALUES:
+            raise TooComplexError(
+                f"YAML aliases that expand to more than {MAX_VALUES:,} values (line {line}); write the values out (params.yaml holds about 100)"
+            )
+
+
 def load_yaml(text: str) -> Any:
-    """Safe YAML that refuses duplicate keys (raises yaml.YAMLError)."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
-    """Read and validate ``params.yaml``."""
-    path = Path(path)
+    """Safe YAML (PyYAML, YAML 1.1) that refuses duplicate keys and texts past the limits of
+    :func:`check_shape` (raises yaml.YAMLError)."""
+    check_shape(text)
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise TooComplexError(str(exc).split(";")[0]) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, TooComplexError):
+        return f"holds {exc}"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}" if mark else ""
+    problem = str(getattr(exc, "problem", "") or "")
+    if problem.startswith("duplicate key"):
+        return f"{problem}{where}; keep one of the two"
+    return f"not valid YAML{where} ({problem or exc.__class__.__name__}); fix the syntax"
+
+
+def _dvc_reading(text: str) -> Any:
+    """``text`` as DVC reads params: ruamel.yaml's safe loader (YAML 1.2), what
+    ``dvc.utils.serialize.parse_yaml`` uses."""
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(text)
+
+
+def portable_number(value: int | float) -> str:
+    """``value`` spelled so that YAML 1.1 and 1.2 read the same number: 0.0003, 1.0e-05, 1.0e+20
+    (1.1 wants a dot and a signed exponent, e.g. not 3e-4)."""
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if not e or not isinstance(value, float):
+        return text
+    return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent if exponent[0] in '+-' else '+' + exponent}"
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and (a == b or (isinstance(a, float) and a != a and b != b))
+
+
+def _disagreement(snakemake: Any, dvc: Any, key: str = "") -> str | None:
+    """Where the YAML 1.1 reading (Snakemake's config, PyYAML) and the 1.2 one (DVC's) of a
+    params file differ, as one line; None if they agree."""
+    if isinstance(snakemake, dict) and isinstance(dvc, dict):
+        if list(snakemake) != list(dvc):
+            odd = next(str(k) for k, d in zip(snakemake, dvc, strict=False) if not _same(k, d))
+            return f"{key or 'a key'} {odd!r} reads as a key of another kind in DVC (YAML 1.2) and Snakemake (YAML 1.1); quote it"
+        found = (_disagreement(v, dvc[k], f"{key}.{k}".lstrip(".")) for k, v in snakemake.items())
+        return next((d for d in found if d), None)
+    if isinstance(snakemake, list) and isinstance(dvc, list) and len(snakemake) == len(dvc):
+        found = (_disagreement(s, d, f"{key}.{i}") for i, (s, d) in enumerate(zip(snakemake, dvc, strict=True)))
+        return next((d for d in found if d), None)
+    if _same(snakemake, dvc):
+        return None
+    if isinstance(dvc, (int, float)) and not isinstance(dvc, bool):
+        fix = f"write {portable_number(dvc)}"
+    elif isinstance(snakemake, bool) and isinstance(dvc, str):
+        fix = f"write {str(snakemake).lower()} for a yes/no value, or '{dvc}' (quoted) for text"
+    else:
+        fix = f"write '{dvc}' (quoted) for text"
+    return f"{key}: DVC (YAML 1.2) reads {_reading(dvc)}, Snakemake (YAML 1.1) {_reading(snakemake)}; {fix}, so that both read it alike"
+
+
+def _reading(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the yes/no value {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return f"the text {value!r}" if isinstance(value, str) else repr(value)
+
+
+def read_params_text(path: Path) -> str:
+    """The text of a params file, refused in one line if it is missing, huge or not UTF-8."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_PARAMS_BYTES + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: not found; run from the project root or pass --params") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a folder, not a params file; pass the params.yaml file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+    if len(data) > MAX_PARAMS_BYTES:
+        raise UserError(f"{path}: more than {MAX_PARAMS_BYTES:,} bytes, not a params file (params.yaml is about 4 KB); check the path")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save it as UTF-8") from None
+
+
+def read_params_yaml(text: str, source: str = "params.yaml", agree: bool = True) -> Any:
+    """The mapping a params text holds, as DVC reads it, refused in one line where it is not
+    YAML, is hostile (:func:`check_shape`) or, with ``agree``, where Snakemake reads a value
+    otherwise than DVC does (YAML 1.1 against 1.2: ``3e-4``, ``yes``, ``017``, ``1:30``)."""
+    from ruamel.yaml import YAMLError as RuamelError
+
+    try:
+        snakemake = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = str(getattr(exc, "problem", "") or "")
-        if problem.startswith("duplicate key"):
-            raise UserError(f"{path}: {problem}{where}; keep one of the two") from None
-        raise UserError(f"{path}: not valid YAML{where}; fix the syntax") from None
-    return parse_params(raw, str(path))
+        raise UserError(f"{source}: {_yaml_problem(exc)}") from None
+    try:
+        dvc = _dvc_reading(text)
+    except (RuamelError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise UserError(f"{source}: DVC's YAML reader refuses it ({first}); fix the syntax") from None
+    problem = _disagreement(snakemake, dvc) if agree else None
+    if problem:
+        raise UserError(f"{source}: {problem}")
+    return dvc
+
+
+def load_params(path: str | os.PathLike[str] = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``, every value as DVC and Snakemake both read it."""
+    path = Path(path)
+    return parse_params(read_params_yaml(read_params_text(path), str(path)), str(path))
 
 
 def params_hash(params: Params) -> str:
     """A short, stable fingerprint of the resolved configuration."""
     blob = json.dumps(params.model_dump(mode="json"), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
-
-
-def set_params(path: str | os.PathLike[str], overrides: dict[str, str]) -> Params:
-    """Set dotted keys in a params file (``{"data.limit": "500"}``), keeping its comments.
-
-    Values are read as YAML (``null``, ``3e-4``, ``[1, 2]``). The result is validated before
-    the file is replaced, so a bad value leaves the file as it was.
-    """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedSeq
-
-    path = Path(path)
-    rt = YAML()
-    rt.preserve_quotes = True
-    rt.representer.add_representer(type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
-    try:
-        doc = rt.load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except Exception as exc:  # ruamel's parser and duplicate-key errors share no base class with yaml's
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise UserError(f"{path}: cannot be edited ({first}); fix it by hand first") from None
-    for key, text in overrides.items():
-        *parents, last = key.split(".")
-        node = doc
-        for part in parents:
-            if not isinstance(node, dict) or part not in node:
-                raise UserError(f"{key}: no section '{part}' in {path}")
-            node = node[part]
-        value = yaml.safe_load(text) if isinstance(text, str) else text
-        if isinstance(value, list):  # keep lists on one line, as params.yaml writes them
-            value = CommentedSeq(value)
-            value.fa.set_flow_style()
-        node[last] = value
-    parse_params(json.loads(json.dumps(doc)), str(path))
-    buffer = io.StringIO()
-    rt.dump(doc, buffer)
-    write_text(path, buffer.getvalue())
-    return load_params(path)
