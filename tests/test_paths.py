@@ -39,7 +39,7 @@ from conftest import ROOT
 
 # What the checks read whole; tests/*.py are read for comments and docstrings only.
 WHOLE = ["README.md", "Makefile", "Snakefile", "dvc.yaml", "params.yaml", "report/report.md"]
-WHOLE_GLOBS = ["docs/*.md", "src/**/*.py", "src/**/*.j2", "src/**/*.yaml", "workflow/**/*", "tools/*.py", "benchmarks/*.py"]
+WHOLE_GLOBS = ["docs/*.md", "src/**/*.py", "src/**/*.j2", "src/**/*.yaml", "workflow/**/*", "tools/*.py", "benchmarks/*.py", ".github/workflows/*"]
 REPORT = "report/report.md"
 OUTPUT_ROOTS = ("data", "models", "logs", "results", "report")
 # Written by a tool, not declared by a stage: the venv (make install), Snakemake's and DVC's
