@@ -23,6 +23,9 @@ from imdb_rnn.params_edit import set_params
 from imdb_fixture import make_archive
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests' own params (the published recipe): the project's params.yaml is the user's to edit,
+# and no test reads it.
+TEST_PARAMS = ROOT / "tests" / "params" / "recipe.yaml"
 # Metrics keys that measure wall-clock time, so two runs that agree bit for bit differ in them.
 TIMING_KEYS = frozenset({"train_seconds", "train_tokens_per_second", "thread_seconds"})
 
@@ -46,10 +49,10 @@ def tiny_archive(tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture
 def tiny_params(tmp_path, tiny_archive) -> Path:
-    """A copy of the project's params.yaml set up for the tiny archive and one quick epoch."""
+    """A copy of the tests' params set up for the tiny archive and one quick epoch."""
     archive, sha = tiny_archive
     params = tmp_path / "params.yaml"
-    shutil.copy(ROOT / "params.yaml", params)
+    shutil.copy(TEST_PARAMS, params)
     set_params(
         params,
         {
@@ -62,3 +65,18 @@ def tiny_params(tmp_path, tiny_archive) -> Path:
         },
     )
     return params
+
+
+@pytest.fixture(scope="session")
+def published_project(tmp_path_factory, tiny_archive) -> Path:
+    """A tiny project whose run is published as the README's maintainers publish one: the whole
+    pipeline run (dvc repro), then dvc.lock and results/ committed. Tests copy it before they
+    change it."""
+    from test_workflow import project_copy, run
+
+    archive, sha = tiny_archive
+    project = project_copy(tmp_path_factory.mktemp("published") / "project", archive, sha)
+    run(["dvc", "repro"], project)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "publish the run"], project)
+    return project

@@ -1,13 +1,16 @@
 """Does this machine reproduce the published run? Recompute its first steps and compare.
 
+    from imdb_rnn.checks.published import published_record
     from imdb_rnn.checks.verify import verify_published
-    checks = verify_published(Path("dvc.lock"), Path("data/aclImdb_v1.tar.gz"), Path("results/runs"), work)
+    checks = verify_published(published_record(Path(".")), Path("data/aclImdb_v1.tar.gz"), work)
     all(check.ok for check in checks)
 
-The published run is what ``dvc.lock`` and ``results/runs/`` record: its configuration (the
-whole params file, as the report stage's lock entry holds it), the md5 of every data file,
-and, per run, the fingerprints of the weights after the first batches and after each epoch
-with the packages, kernels and CPU that computed them (``metrics.json``: ``fingerprints``,
+The published run is what ``dvc.lock`` and ``results/runs/`` record as committed (HEAD by
+default, :mod:`imdb_rnn.checks.published`), never the workspace's copies, which a
+`dvc exp run` or a local run rewrites: its configuration (the whole params file, as the report
+stage's lock entry holds it), the md5 of every data file and of every run's record, and, per
+run, the fingerprints of the weights after the first batches and after each epoch with the
+packages, kernels and CPU that computed them (``metrics.json``: ``fingerprints``,
 ``numerics``). In a few minutes on two cores this module
 
 1. compares this machine's packages and kernels with the published run's;
@@ -17,14 +20,15 @@ with the packages, kernels and CPU that computed them (``metrics.json``: ``finge
    count) from the published starting point and compares the weights' fingerprint.
 
 Each check ends identical, differs (with the first thing that differs and its likely
-cause), or cannot be made (saying what is missing). The numeric kernels must be pinned as
-the published run pinned them before numpy and torch load: the CLI does it from the lock
-(:func:`published_setting`).
+cause), or cannot be made (saying what is missing, e.g. a run record that is not the one
+the lock names). The numeric kernels must be pinned as the published run pinned them before
+numpy and torch load: the CLI does it from the lock (:func:`published_setting`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from imdb_rnn.checks.published import RUNS, Record, lock_outs, workspace_drift
 from imdb_rnn.config import Params, parse_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.numerics import DEFAULT, PINS
@@ -52,21 +57,6 @@ class Check:
         return f"{self.name}: {verdict}" + (f" — {self.detail}" if self.detail else "")
 
 
-def load_lock(path: Path) -> dict[str, Any]:
-    """``dvc.lock`` as a mapping, with a clear error when it is missing or not a lock."""
-    try:
-        lock = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: not found; verify compares with the published run that dvc.lock records") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder; pass the dvc.lock file") from None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise UserError(f"{path}: not a readable dvc.lock; restore it with `git checkout {path}`") from None
-    if not isinstance(lock, dict) or not isinstance(lock.get("stages"), dict):
-        raise UserError(f"{path}: holds no stages; restore it with `git checkout {path}`")
-    return lock
-
-
 def published_params(lock: dict[str, Any], source: str = "dvc.lock") -> Params:
     """The whole configuration of the published run (the report stage records every key)."""
     try:
@@ -76,25 +66,18 @@ def published_params(lock: dict[str, Any], source: str = "dvc.lock") -> Params:
     return parse_params(raw, f"{source} (published params)")
 
 
-def published_setting(lock_path: Path) -> str:
-    """``numerics.cpu`` of the published run, read without numpy; runs from before the
-    setting existed ran unpinned (``native``)."""
+def published_setting(lock_text: bytes | str | None) -> str:
+    """``numerics.cpu`` of the published run, read from dvc.lock's text without numpy; runs from
+    before the setting existed ran unpinned (``native``)."""
     try:
-        raw = yaml.safe_load(lock_path.read_text(encoding="utf-8"))["stages"]["report"]["params"]["params.yaml"]
-    except (OSError, yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError):
+        raw = yaml.safe_load(lock_text or "")["stages"]["report"]["params"]["params.yaml"]
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError):
         return DEFAULT
     numerics = raw.get("numerics") if isinstance(raw, dict) else None
     if not isinstance(numerics, dict):
         return "native"
     value = numerics.get("cpu", DEFAULT)
     return value if value in PINS else DEFAULT
-
-
-def lock_outs(lock: dict[str, Any], stage: str) -> dict[str, str]:
-    """{path: md5} of a stage's outputs in the lock."""
-    entry = lock["stages"].get(stage) or {}
-    outs = entry.get("outs", []) if isinstance(entry, dict) else []
-    return {str(out["path"]): str(out.get("md5", "")) for out in outs if isinstance(out, dict) and "path" in out} if isinstance(outs, list) else {}
 
 
 def md5_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -153,9 +136,8 @@ def _compare_files(name: str, produced: dict[str, Path], expected: dict[str, str
 
 
 def verify_published(
-    lock_path: Path,
+    published: Record,
     archive: Path,
-    runs: Path,
     work: Path,
     *,
     setting: str | None = None,
@@ -164,15 +146,16 @@ def verify_published(
     workspace: Path = Path("."),
     report=print,
 ) -> list[Check]:
-    """Run every check (see the module docstring); ``report`` gets each line as it is decided."""
+    """Run every check (see the module docstring) against the ``published`` record; ``report``
+    gets a note where the workspace has left that record, then each check's line as it is decided."""
     # The modules the checks run, loaded first (numpy and torch with them): numeric_settings
     # reads the kernels of the libraries already loaded.
     from imdb_rnn import fileio, fingerprint, numerics  # noqa: F401
     from imdb_rnn.data import embeddings, prepare  # noqa: F401
     from imdb_rnn.train import files, threads, training  # noqa: F401
 
-    lock = load_lock(lock_path)
-    params = published_params(lock, str(lock_path))
+    lock = published.lock
+    params = published_params(lock, published.lock_source)
     here = numerics.numeric_settings(setting)
     checks: list[Check] = []
 
@@ -183,12 +166,14 @@ def verify_published(
 
     archs = archs or list(params.train.archs)
     seed = params.train.seed
-    runs_metrics: dict[str, dict[str, Any] | None] = {}
-    for arch in archs:
-        path = runs / arch / f"seed{seed}" / "metrics.json"
-        runs_metrics[arch] = fileio.read_json(path) if path.exists() else None
-    published_env = next((m.get("numerics") for m in runs_metrics.values() if m and m.get("numerics")), None)
+    paths = {arch: f"{RUNS}/{arch}/seed{seed}/metrics.json" for arch in archs}
+    for note in workspace_drift(published, workspace, list(paths.values())):
+        report(f"note: {note}")
+    runs = {arch: run_record(published, path) for arch, path in paths.items()}
+    published_env = next((m.get("numerics") for m, _ in runs.values() if m and m.get("numerics")), None)
     differences = environment_differences(published_env, here)
+    if published_env is None and all(problem for _, problem in runs.values()):
+        differences = ["no run record of the published run to read them from (see the training lines)"]
     record(
         Check(
             "packages and kernels",
@@ -203,8 +188,29 @@ def verify_published(
     start = _starting_point(lock, params, archive, work, workspace, record)
     cause = _likely_cause(differences, published_env, here)
     for arch in archs:
-        record(_training_check(params, arch, runs_metrics[arch], start, runs, batches, cause))
+        record(_training_check(params, arch, runs[arch], start, batches, cause))
     return checks
+
+
+def run_record(published: Record, path: str) -> tuple[dict[str, Any] | None, str]:
+    """A run's ``metrics.json`` from the record, checked against the md5 dvc.lock gives it:
+    (its content, "") or (None, why it cannot be compared with)."""
+    raw = published.run(path)
+    if raw is None:
+        return None, f"no published run: {published.runs_source} holds no {path}"
+    want = lock_outs(published.lock).get(path)
+    got = hashlib.md5(raw).hexdigest()
+    if want and got != want:
+        fix = (
+            "pass the published runs with --runs, or leave --runs out to read them as committed"
+            if published.rev is None
+            else "that commit mixes two runs: republish (README: Publishing a run)"
+        )
+        return None, f"{path} (read from {published.runs_source}) is not the run dvc.lock records (md5 {got[:12]}…, lock {want[:12]}…); {fix}"
+    try:
+        return json.loads(raw), ""
+    except ValueError:
+        return None, f"{path} (read from {published.runs_source}) is not JSON"
 
 
 def _archive_check(lock: dict[str, Any], archive: Path, params: Params) -> Check:
@@ -260,14 +266,13 @@ def _starting_point(
 def _training_check(
     params: Params,
     arch: str,
-    metrics: dict[str, Any] | None,
+    run: tuple[dict[str, Any] | None, str],
     start: tuple[Path | None, Path | None],
-    runs: Path,
     batches: int | None,
     cause: str,
 ) -> Check:
     """Train the first batches of ``arch`` from the published starting point ``start`` and
-    compare the weights' fingerprint with the published run's (``metrics``)."""
+    compare the weights' fingerprint with the published run's (``run``: its metrics, or why there are none)."""
     from imdb_rnn.fingerprint import EARLY_BATCHES
     from imdb_rnn.train.files import TrainData, load_embedding
     from imdb_rnn.train.threads import configure_cpu
@@ -275,9 +280,10 @@ def _training_check(
 
     seed = params.train.seed
     name = f"training {arch} (seed {seed})"
-    early = (metrics or {}).get("fingerprints", {}).get("early")
+    metrics, problem = run
     if metrics is None:
-        return Check(name, None, f"no published run at {runs / arch / f'seed{seed}'}")
+        return Check(name, None, problem)
+    early = metrics.get("fingerprints", {}).get("early")
     if not early:
         return Check(
             name,
