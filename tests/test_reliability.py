@@ -122,10 +122,17 @@ def test_failed_write_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, mon
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(fileio.os, "replace", no_space)
-    with pytest.raises(UserError, match=r"cannot write .*metrics.json: No space left on device; check that its folder is writable and has space"):
+    with pytest.raises(UserError, match=rf"^no space left on {tmp_path} \(writing metrics.json\); free some space there and rerun$"):
         write_json(target, {"test_acc": 0.1})
     assert json.loads(target.read_text()) == {"test_acc": 0.9}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fileio.os, "replace", read_only)
+    with pytest.raises(UserError, match=r"cannot write .*metrics.json: Permission denied; check that its folder is writable and has space"):
+        write_json(target, {"test_acc": 0.1})
 
 
 def test_write_interrupted_by_an_exception_leaves_nothing(tmp_path):

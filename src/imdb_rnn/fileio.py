@@ -9,6 +9,7 @@ same target removes it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -46,12 +47,20 @@ def remove_stale_temporaries(target: Path, suffix: str) -> None:
                     os.unlink(entry.path)
 
 
+def _cannot_write(target: Path, exc: OSError) -> UserError:
+    """One line for a write that failed: a full disk (or quota) named as such, with the folder."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return UserError(f"no space left on {target.parent} (writing {target.name}); free some space there and rerun")
+    return UserError(f"cannot write {target}: {exc.strerror or exc}; check that its folder is writable and has space")
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left as it was. Before
-    it starts, temporary files of earlier writes of ``target`` that were killed are removed.
+    On any exception the temporary file is removed and ``target`` is left as it was; an
+    OSError (a full disk: "no space left on <folder>") becomes a one-line :class:`UserError`.
+    Before it starts, temporary files of earlier writes of ``target`` that were killed are removed.
     """
     target = Path(target)
     suffix = suffix or ".tmp"
@@ -60,7 +69,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}; check that its folder is writable and has space") from exc
+        raise _cannot_write(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -70,7 +79,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str = "") -> Iterator[Pa
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {target}: {exc.strerror}; check that its folder is writable and has space") from exc
+        raise _cannot_write(target, exc) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

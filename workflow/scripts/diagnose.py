@@ -1,6 +1,6 @@
 """Stage `diagnose`: where a trained model's gradient reaches, position by position.
 
-    python workflow/scripts/diagnose.py --params params.yaml --checkpoint models/rnn1/seed1234.pt \\
+    python workflow/scripts/diagnose.py --params params.yaml --checkpoint models/rnn1/seed1234.pt --arch rnn1 \\
         --data data/prepared/valid.npz --out results/diagnostics/rnn1.json
 
 Measures, on a seeded sample of validation reviews (their first --length tokens), the mean
@@ -33,6 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="read for numerics.cpu, the CPU kernels (default: params.yaml)")
     parser.add_argument("--checkpoint", required=True, help="a train-stage checkpoint (.pt)")
+    parser.add_argument("--arch", help="the architecture the checkpoint must be of (a key of `models`); refused if it is another's")
     parser.add_argument("--data", required=True, help="the validation split it was trained beside (valid.npz)")
     parser.add_argument("--out", required=True, help="where to write the profiles (.json)")
     parser.add_argument("--length", type=int, default=200, help="tokens read from each review (default 200)")
@@ -47,14 +48,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     configure_cpu(1)
-    trained, checkpoint = load_checkpoint(args.checkpoint)
+    trained, checkpoint = load_checkpoint(args.checkpoint, arch=args.arch)
     seed = int(checkpoint["seed"])
     # The draw the train stage made for this seed: the recurrent and output layers start as
     # they did in training; the embedding is the trained one, so only the recurrence differs.
     torch.manual_seed(seed)
     params = ModelParams.model_validate(checkpoint["config"]["model"])
     initial = build_model(params, int(checkpoint["vocab_size"]), embedding=trained.embedding.weight.detach())
-    result = gradient_flow(trained, initial, load_split(args.data), length=args.length, reviews=args.reviews, seed=args.seed)
+    valid = load_split(args.data, vocab_size=int(checkpoint["vocab_size"]))
+    result = gradient_flow(trained, initial, valid, length=args.length, reviews=args.reviews, seed=args.seed)
     write_json(Path(args.out), {"arch": checkpoint["arch"], "training_seed": seed, "checkpoint": str(args.checkpoint), **result})
     for name in ("trained", "initial"):
         r = result[name]

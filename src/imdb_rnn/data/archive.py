@@ -22,6 +22,10 @@ LABELED = [("train", "neg"), ("train", "pos"), ("test", "neg"), ("test", "pos")]
 # not a review, and reading it whole (then decoding and tokenizing it) would take several
 # times its size in memory: a 1 GB member in a small archive took prepare to 4.5 GB.
 MAX_REVIEW_BYTES = 1 << 20
+# The encoded splits store a review's id as int32 and its rating as int8 (imdb_rnn.data.dataset);
+# IMDB's ids stop below 50,000 and its ratings are 1–10 stars (0 for unlabeled reviews).
+MAX_REVIEW_ID = 2**31 - 1
+MAX_RATING = 10
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ def read_archive(path: str | os.PathLike[str], keep_raw: bool = True) -> Archive
                 if not match or not member.isfile():
                     continue
                 split, label, review_id, rating = match.groups()
+                # Lengths first: int() refuses strings of thousands of digits with a ValueError of its own.
+                if len(review_id) > 10 or len(rating) > 2 or int(review_id) > MAX_REVIEW_ID or int(rating) > MAX_RATING:
+                    raise UserError(
+                        f"{path}: {member.name[:120]} names a review id or rating outside IMDB's ids (at most {MAX_REVIEW_ID:,}) "
+                        f"or ratings (0 to {MAX_RATING}); this is not the IMDB archive, or it was tampered with: check data.url"
+                    )
                 if member.size > MAX_REVIEW_BYTES:
                     raise UserError(
                         f"{path}: {member.name} holds {member.size:,} bytes, more than any review may ({MAX_REVIEW_BYTES:,}); "

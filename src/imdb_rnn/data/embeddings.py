@@ -136,7 +136,7 @@ def embed(params: EmbeddingParams, data: str | os.PathLike[str], out: str | os.P
         covered = 0
     else:
         if params.init == "word2vec":
-            train = load_split(data / "train.npz")
+            train = load_split(data / "train.npz", vocab_size=len(words))
             train_ids = [train.review(i) for i in range(len(train))]
             sentences = word2vec_sentences(words, train_ids, data / "unsup.txt", tokenizer)
             stats["corpus"] = {"train_reviews": len(train_ids), "reviews": len(sentences), "words": sum(map(len, sentences))}

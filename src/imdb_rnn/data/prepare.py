@@ -22,7 +22,7 @@ from imdb_rnn.data.archive import LABELED, ArchiveContents, Review, read_archive
 from imdb_rnn.data.dataset import EncodedSplit, save_split
 from imdb_rnn.data.vocab import PAD_ID, UNK_ID, build_tokenizer, encode, vocab_fingerprint
 from imdb_rnn.errors import UserError
-from imdb_rnn.fileio import atomic_path, write_json, write_text
+from imdb_rnn.fileio import write_json, write_text
 
 SPLITS = ("train", "valid", "test")
 
@@ -125,8 +125,9 @@ def prepare(params: DataParams, archive: str | os.PathLike[str], out: str | os.P
     out.mkdir(parents=True, exist_ok=True)
     for name, split in encoded.items():
         save_split(out / f"{name}.npz", split)
-    with atomic_path(out / "tokenizer.json") as tmp:
-        tokenizer.save(str(tmp))
+    # Written as text (the bytes Tokenizer.save writes): tokenizers' own writer turns a full disk
+    # into a bare Exception, a plain write into "no space left on …".
+    write_text(out / "tokenizer.json", tokenizer.to_str(pretty=True))
     # One review per line: the reviews contain no newlines of their own, but make sure.
     write_text(out / "unsup.txt", "".join(r.text.replace("\n", " ") + "\n" for r in unsup))
 

@@ -59,7 +59,10 @@ def read_history_csv(path: Path) -> dict[str, list[float]]:
         raise UserError(f"missing {path}; rerun stage `train` for that run") from None
     if not rows:
         raise UserError(f"{path} has no rows; rerun stage `train` for that run")
-    return {column: [float(row[column]) for row in rows] for column in rows[0]}
+    try:
+        return {column: [float(row[column]) for row in rows] for column in rows[0]}
+    except (TypeError, ValueError):  # a row cut short reads None, a damaged one text
+        raise UserError(f"{path} has a damaged row (a value is missing or not a number); rerun stage `train` for that run") from None
 
 
 def load_runs(runs: str | os.PathLike[str], archs: list[str], seeds: list[int]) -> dict[str, dict[int, Run]]:

@@ -66,8 +66,31 @@ def read_run(runs: str | os.PathLike[str], arch: str, seed: int) -> dict[str, An
     header = history.decode("utf-8", "replace").partition("\n")[0].rstrip("\r")
     if header != HISTORY_HEADER and not header.startswith(HISTORY_HEADER + ","):
         raise UserError(f"{history_path} does not start with the header {HISTORY_HEADER}; rerun stage `train` for {arch} seed {seed}")
+    problem = history_damage(history, metrics.get("epochs"))
+    if problem:
+        raise UserError(f"{history_path} is damaged ({problem}); rerun stage `train` for {arch} seed {seed}")
     structure = _require(folder / STRUCTURE, arch, seed).read_bytes()
     return {"metrics": metrics, "history": history, "structure": structure}
+
+
+def history_damage(history: bytes, epochs: int | None) -> str | None:
+    """What is wrong with a history.csv past its header (a file cut short, a row short of
+    fields or not numbers, fewer rows than epochs), or None."""
+    if not history.endswith(b"\n"):
+        return "its last line is cut short"
+    lines = history.decode("utf-8", "replace").rstrip("\n").split("\n")
+    width = lines[0].count(",") + 1
+    for number, line in enumerate(lines[1:], 2):
+        fields = line.rstrip("\r").split(",")
+        try:
+            [float(field) for field in fields]
+        except ValueError:
+            return f"line {number} holds a value that is not a number"
+        if len(fields) != width:
+            return f"line {number} has {len(fields)} of the header's {width} columns"
+    if epochs is not None and len(lines) - 1 != epochs:
+        return f"{len(lines) - 1} rows for {epochs} epochs"
+    return None
 
 
 def summarize_arch(runs: dict[int, dict[str, Any]]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ Each loader refuses unusable input with one line that names the stage to rerun.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 from imdb_rnn.data.dataset import EncodedSplit, load_split
 from imdb_rnn.data.vocab import load_tokenizer, vocab_fingerprint
 from imdb_rnn.errors import UserError
-from imdb_rnn.fileio import atomic_path, write_text
+from imdb_rnn.fileio import write_bytes, write_text
 from imdb_rnn.records import HISTORY_COLUMNS
 
 
@@ -79,8 +80,9 @@ def load_embedding(path: str | os.PathLike[str]) -> np.ndarray:
         matrix = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise UserError(f"missing {path}; run the embed stage first, or pass --embedding none for random vectors") from None
-    except ValueError as exc:
-        raise UserError(f"{path} is not a .npy matrix ({exc}); delete it and rerun the embed stage") from None
+    except (ValueError, EOFError, OSError) as exc:  # EOFError: an empty file; OSError: a folder
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"{path} is damaged, not a .npy matrix ({detail}); delete it and rerun the embed stage") from None
     if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):
         raise UserError(f"{path}: expected a float matrix [vocab, dim], got {matrix.dtype} {matrix.shape}; rerun the embed stage")
     if not np.isfinite(matrix).all():
@@ -89,9 +91,14 @@ def load_embedding(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def save_torch(path: Path, obj: Any) -> None:
-    """``torch.save`` to ``path``, atomically."""
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` to ``path``, atomically.
+
+    Serialized in memory first: torch's own writer turns a full disk into a RuntimeError
+    ("iostream error") that names neither the cause nor the file; a plain write says ENOSPC.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def write_history(path: Path, history: list[dict[str, Any]]) -> None:

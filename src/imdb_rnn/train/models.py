@@ -205,13 +205,15 @@ def total_parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[RecurrentClassifier, dict[str, Any]]:
+def load_checkpoint(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu", arch: str | None = None
+) -> tuple[RecurrentClassifier, dict[str, Any]]:
     """Rebuild the model a train-stage checkpoint describes and load its weights (eval mode).
 
     Returns the model and the checkpoint dict (``config``, ``vocab_fingerprint``, ``arch``,
     ``seed``, …). A file that is not such a checkpoint, whose weights do not fit the
-    architecture in its own config, or whose weights differ from the ``state_fingerprint``
-    recorded beside them, is a :class:`UserError`.
+    architecture in its own config, whose weights differ from the ``state_fingerprint``
+    recorded beside them, or (given ``arch``) of another architecture, is a :class:`UserError`.
     """
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
@@ -229,6 +231,12 @@ def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
         first = str(exc).strip().splitlines()
         detail = first[1].strip() if len(first) > 1 else first[0] if first else "shape mismatch"
         raise UserError(f"{path}: its weights do not fit its architecture ({detail}); rerun the train stage") from None
+    # A checkpoint copied over another architecture's loads as what it is, and would be reported as the other.
+    if arch is not None and checkpoint.get("arch") != arch:
+        raise UserError(
+            f"{path} holds a checkpoint of {checkpoint.get('arch')!r} (seed {checkpoint.get('seed')}), not of {arch!r}; "
+            f"delete it and rerun the train stage for {arch}"
+        )
     # torch.load checks no checksum: a flipped bit in the weights loads silently. Checkpoints
     # that predate the recorded fingerprint are loaded as they are.
     recorded = checkpoint.get("state_fingerprint")
