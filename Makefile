@@ -2,7 +2,8 @@
 #   make report   # installs into .venv, runs the whole pipeline, writes report/
 #   make test     # installs into .venv, runs the tests
 # Also: make verify (does this machine reproduce the published run?), make readme (README's
-# Results from the published files), make lock, make benchmark.
+# Results from the published files), make lock, make benchmark, make generated (rewrite every
+# generated file: dvc.yaml, captions, README Results, fingerprints, lock), make check-generated.
 # Knobs: make report CORES=4   make install TORCH="torch==2.13.0"   make install LOCK=no
 
 VENV  ?= .venv
@@ -24,7 +25,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # make params reads SET from the environment, so no shell ever parses its value.
 export SET
 
-.PHONY: install params report pdf test verify readme lock benchmark clean
+.PHONY: install params report pdf test verify readme lock generated check-generated benchmark clean
 
 install: $(STAMP)
 
@@ -67,6 +68,15 @@ verify: install
 # Rewrite README.md's Results block from results/ and report/ (after publishing a run).
 readme: install
 	$(PY) tools/readme_results.py
+
+# Every generated file, from what it is made of (tools/generate.py says which and from what;
+# `.venv/bin/python tools/generate.py dvc captions` writes only those). check-generated changes
+# nothing and fails naming each stale file (.ci/run runs it).
+generated: install
+	$(PY) tools/generate.py
+
+check-generated: install
+	$(PY) tools/generate.py --check
 
 # Re-resolve requirements/lock.txt from pyproject.toml (needs the package index).
 lock:

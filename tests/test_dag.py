@@ -1,27 +1,71 @@
-"""One DAG, two tools: the Snakefile and dvc.yaml must run the same stages the same way.
+"""One DAG, two tools: Snakemake's rules and dvc.yaml, both made from the stage table
+(imdb_rnn.pipeline.stages), must run the same stages the same way.
 
-Compared per job: the shell command (less Snakemake's log redirection and the per-job
-thread count), the inputs (DVC deps), the outputs, and the params keys each stage reads.
+Compared per job: the shell command (less Snakemake's log redirection and the per-job thread
+count), the inputs (DVC deps), the outputs, the params keys each stage reads, and the stage
+names (DVC's, less ``@item``) against the rule names. Everything runs in a copy of the project
+with a params file of its own (four architectures, three seeds, every other key at its
+default), so a user's edits to params.yaml change nothing here.
 """
 
 from __future__ import annotations
 
-import ast
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from imdb_rnn.config import load_params
+from imdb_rnn.config import parse_params
+from imdb_rnn.pipeline.stages import STAGES
 
 from conftest import ROOT
 
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-# The one deliberate difference: DVC runs imdb_rnn/checks/preflight.py as a stage that every train
-# stage depends on; Snakemake runs the same checks when it reads the workflow (common.smk).
-PREFLIGHT_STAGE, PREFLIGHT_OUTPUT = "preflight", "results/preflight.json"
+BIN = Path(sys.executable).parent
+SNAKEMAKE = BIN / "snakemake"
+PROJECT = ["Snakefile", "dvc.yaml", ".dvcignore", ".dvc/config", "workflow", "src", "profiles", "results/experiments"]
+ARCHS, SEEDS = ["bilstm2", "birnn2", "birnn1", "rnn1"], [1234, 1, 2]
+MODELS = {
+    "bilstm2": {"class_name": "MyRNN", "title": "2-level bi-LSTM", "cell": "lstm", "num_layers": 2, "bidirectional": True},
+    "birnn2": {"class_name": "biRNN_2", "title": "2-level bi-RNN", "cell": "rnn", "num_layers": 2, "bidirectional": True},
+    "birnn1": {"class_name": "biRNN_1", "title": "bi-RNN", "cell": "rnn", "bidirectional": True},
+    "rnn1": {"class_name": "RNN_1", "title": "RNN", "cell": "rnn"},
+}
+# What Snakemake prints of a rule's params for the comparison: the keys get_params gives it.
+PARAMS_PROBE = """
+import json
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import OutputSettings, ResourceSettings
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=Path("Snakefile"))._workflow
+    print(json.dumps({rule.name: sorted(json.loads(rule.params.values(None))) for rule in workflow.rules if "values" in rule.params.keys()}))
+"""
+
+
+def dag_params(**train: object) -> dict:
+    """A complete params file: the schema's defaults, the four architectures, ``train`` on top."""
+    raw = {"train": {"archs": ARCHS, "seed": SEEDS[0], "seeds": SEEDS, **train}, "models": MODELS}
+    return parse_params(raw).model_dump(mode="json")
+
+
+def project(dest: Path, params: dict) -> Path:
+    """The workflow files of this checkout in ``dest``, with ``params`` as its params.yaml."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT:
+        source, target = ROOT / name, dest / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif source.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest
 
 
 def _normalise(cmd: str) -> str:
@@ -33,22 +77,20 @@ def _normalise(cmd: str) -> str:
 
 def snakemake_jobs(root: Path) -> dict[str, dict]:
     result = subprocess.run(
-        [str(SNAKEMAKE), "--dry-run", "--forceall", "--printshellcmds", "--cores", "2"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
+        [str(SNAKEMAKE), "--dry-run", "--forceall", "--printshellcmds", "--cores", "2"], cwd=root, capture_output=True, text=True, check=True
     )
     jobs, current = {}, None
     for line in result.stdout.splitlines():
         if match := re.match(r"^rule (\w+):$", line):
-            current = {"rule": match.group(1), "input": set(), "output": set(), "wildcards": ""}
+            current = {"rule": match.group(1), "input": set(), "output": set(), "kept": set()}
         elif current is None:
             continue
-        elif match := re.match(r"^\s+(input|output|wildcards): (.*)$", line):
+        elif match := re.match(r"^\s+(input|output): (.*)$", line):
             key, value = match.groups()
-            # Snakemake marks flagged files, e.g. "… (update)", "… (ancient)": the paths are compared.
-            current[key] = value if key == "wildcards" else {re.sub(r" \(\w+\)$", "", v) for v in value.split(", ")}
+            # Snakemake marks flagged files, e.g. "… (update)": the paths are compared.
+            current[key] = {re.sub(r" \(\w+\)$", "", v) for v in value.split(", ")}
+            if key == "output":
+                current["kept"] = {v.removesuffix(" (update)") for v in value.split(", ") if v.endswith(" (update)")}
         elif line.startswith("Shell command: "):
             command = line.removeprefix("Shell command: ")
             if command != "None":  # `rule all` runs nothing
@@ -64,35 +106,39 @@ def dvc_stages(root: Path) -> dict[str, dict]:
     stages = {}
     with Repo(str(root)) as repo:
         for stage in repo.index.stages:
-            if stage.name == PREFLIGHT_STAGE:
-                continue
-            # DVC lists no keys when a stage depends on the whole params file; Snakemake says "*".
+            # DVC lists no keys when a stage depends on the whole params file; the table says "*".
             params = sorted(k for dep in stage.deps if hasattr(dep, "params") for k in (dep.params or ["*"]))
-            deps = {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")} - {PREFLIGHT_OUTPUT}
             stages[_normalise(stage.cmd)] = {
                 "name": stage.name,
-                "deps": deps,
+                "deps": {str(dep.def_path) for dep in stage.deps if not hasattr(dep, "params")},
                 "outs": {str(out.def_path) for out in stage.outs},
+                "outs_flags": {str(out.def_path): (out.use_cache, out.persist) for out in stage.outs},
                 "params": params,
             }
     return stages
 
 
-def snakemake_param_keys(root: Path) -> dict[str, list[str]]:
-    text = (root / "workflow/rules/common.smk").read_text()
-    block = re.search(r"^PARAM_KEYS = (\{.*?^\})", text, flags=re.S | re.M).group(1)
-    return ast.literal_eval(block)
+# The table's deliberate differences: stages Snakemake runs when it loads the workflow rather
+# than as rules (preflight), and the deps only DVC needs to order its stages after them.
+LOAD_TIME = {s.name for s in STAGES if not s.snakemake_rule}
+DVC_ONLY_DEPS = {s.name: set(s.dvc_only_deps) for s in STAGES}
 
 
 @pytest.fixture(scope="module")
-def both():
-    return snakemake_jobs(ROOT), dvc_stages(ROOT)
+def copy(tmp_path_factory) -> Path:
+    return project(tmp_path_factory.mktemp("dag") / "project", dag_params())
+
+
+@pytest.fixture(scope="module")
+def both(copy):
+    return snakemake_jobs(copy), dvc_stages(copy)
 
 
 def test_same_commands(both):
     snake, dvc = both
-    assert set(snake) == set(dvc)
-    assert len(dvc) >= 8
+    assert set(snake) == {cmd for cmd, stage in dvc.items() if stage["name"] not in LOAD_TIME}
+    assert len(snake) == 1 + 1 + 1 + len(ARCHS) * len(SEEDS) + 1 + len(ARCHS) + 1 + 1 + 1
+    assert {stage["name"] for stage in dvc.values()} >= LOAD_TIME
 
 
 def test_same_stage_names(both):
@@ -104,56 +150,59 @@ def test_same_stage_names(both):
 def test_same_inputs_and_outputs(both):
     snake, dvc = both
     for cmd, job in snake.items():
-        deps, outs = dvc[cmd]["deps"], dvc[cmd]["outs"]
+        name = job["rule"]
+        deps, outs = dvc[cmd]["deps"] - DVC_ONLY_DEPS[name], dvc[cmd]["outs"]
         # A folder DVC tracks stands for the files Snakemake lists inside it.
         inputs = {next((d for d in deps if path.startswith(d + "/")), path) for path in job["input"]}
         outputs = {next((o for o in outs if path.startswith(o + "/")), path) for path in job["output"]}
-        assert inputs == deps, job["rule"]
-        assert outputs == outs, job["rule"]
+        assert inputs == deps, name
+        assert outputs == outs, name
 
 
-def test_same_params_keys(both):
+def test_outputs_kept_through_a_failed_rerun_are_the_ones_dvc_persists(both):
+    snake, dvc = both
+    for cmd, job in snake.items():
+        persisted = {path for path, (_, persist) in dvc[cmd]["outs_flags"].items() if persist}
+        assert {path for path in job["output"] if path in persisted} == job["kept"], job["rule"]
+        assert persisted <= job["output"], job["rule"]
+    assert any(job["kept"] for job in snake.values())
+
+
+def test_same_params_keys(copy, both):
     _, dvc = both
-    keys = snakemake_param_keys(ROOT)
+    done = subprocess.run([sys.executable, "-c", PARAMS_PROBE], cwd=copy, capture_output=True, text=True, check=True)
+    snake = json.loads(done.stdout.strip().splitlines()[-1])
     for stage in dvc.values():
-        assert stage["params"] == sorted(keys[stage["name"].split("@")[0]]), stage["name"]
+        name = stage["name"].split("@")[0]
+        assert stage["params"] == snake.get(name, []) or name in LOAD_TIME, name
+    assert set(snake) <= {stage["name"].split("@")[0] for stage in dvc.values()}
 
 
-def test_snakemake_lint_is_clean():
-    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=ROOT, capture_output=True, text=True)
+def test_snakemake_lint_is_clean(copy):
+    result = subprocess.run([str(SNAKEMAKE), "--lint"], cwd=copy, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
 
 
 def test_snakefmt_has_nothing_to_change():
-    snakefmt = Path(sys.executable).with_name("snakefmt")
+    snakefmt = BIN / "snakefmt"
     result = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_slurm_profile_plans_every_job_with_a_gpu_for_training():
-    result = subprocess.run([str(SNAKEMAKE), "--profile", "profiles/slurm", "--dry-run", "--forceall"], cwd=ROOT, capture_output=True, text=True)
+def test_slurm_profile_plans_every_job_with_a_gpu_for_training(copy):
+    result = subprocess.run([str(SNAKEMAKE), "--profile", "profiles/slurm", "--dry-run", "--forceall"], cwd=copy, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    blocks = result.stdout.split("rule ")
-    train = [b for b in blocks if b.startswith("train:")]
-    project = load_params(ROOT / "params.yaml").train
-    assert len(train) == len(project.archs) * len(project.all_seeds)  # one per architecture and seed
+    train = [b for b in result.stdout.split("rule ") if b.startswith("train:")]
+    assert len(train) == len(ARCHS) * len(SEEDS)  # one per architecture and seed
     assert all("gres=gpu:1" in b and "slurm_partition=gpu" in b for b in train)
 
 
-def test_seeds_multiply_the_training_jobs_the_same_way_in_both_tools(tmp_path):
-    import shutil
-
-    from imdb_rnn.params_edit import set_params
-
-    for name in ("Snakefile", "dvc.yaml", "params.yaml", ".dvcignore"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for folder in ("workflow", "src", ".dvc"):
-        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "cache", "tmp"))
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    set_params(tmp_path / "params.yaml", {"train.seeds": "[1234, 7, 8]"})
-    snake, dvc = snakemake_jobs(tmp_path), dvc_stages(tmp_path)
-    assert set(snake) == set(dvc)
+def test_other_architectures_and_seeds_multiply_the_jobs_the_same_way_in_both_tools(tmp_path):
+    root = project(tmp_path / "project", dag_params(archs=["rnn1", "birnn1"], seeds=[1234, 7, 8]))
+    snake, dvc = snakemake_jobs(root), dvc_stages(root)
+    assert set(snake) == {cmd for cmd, stage in dvc.items() if stage["name"] not in LOAD_TIME}
     trains = [job for job in snake.values() if job["rule"] == "train"]
-    assert len(trains) == 12
+    assert len(trains) == 6
     assert {re.search(r"--seed (\d+)", job["cmd"]).group(1) for job in trains} == {"1234", "7", "8"}
+    assert {re.search(r"--arch (\w+)", job["cmd"]).group(1) for job in trains} == {"rnn1", "birnn1"}

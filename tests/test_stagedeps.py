@@ -12,8 +12,6 @@ import pytest
 
 from imdb_rnn.pipeline.codedeps import code_deps
 
-from conftest import load_script
-
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["preflight", "download", "prepare", "embed", "train", "gradcheck", "diagnose", "summarize", "report", "pdf"]
 
@@ -136,19 +134,3 @@ def test_every_module_a_stage_program_loads_is_declared(stage):
     # nor a package's __init__.py that only documents it (editing that text reruns nothing)
     assert {p for p in declared if p.endswith(".py")} - {script} == loaded - documents_only
     assert "src/imdb_rnn/train/__init__.py" not in declared
-
-
-def test_dvc_yaml_plots_follow_the_architectures_of_params_yaml():
-    script = load_script("sync_dvc_yaml")
-    section = script.plots_section(["a1", "b2"])
-    assert "results/history/a1.csv: [train_loss, valid_loss]" in section and "results/history/b2.csv: [train_acc, valid_acc]" in section
-    assert "bilstm2" not in section
-
-
-def test_dvc_yaml_lists_exactly_the_derived_code_deps():
-    script = load_script("sync_dvc_yaml")
-    text = (ROOT / "dvc.yaml").read_text(encoding="utf-8")
-    assert script.rewrite(text, ROOT) == text, "run: python tools/sync_dvc_yaml.py"
-    # and the check notices a stale list
-    stale = text.replace("      - src/imdb_rnn/train/training.py\n", "", 1)
-    assert stale != text and script.rewrite(stale, ROOT) == text

@@ -4,18 +4,14 @@
 
 rule diagnose:
     input:
-        checkpoint=f"{CHECKPOINTS}/{{arch}}/seed{PRIMARY_SEED}.pt",
-        data=f"{PREPARED}/valid.npz",
-        code=get_code("diagnose"),
+        get_inputs("diagnose"),
     output:
-        f"{DIAGNOSTICS}/{{arch}}.json",
+        get_outputs("diagnose"),
     log:
         "logs/diagnose/{arch}.log",
     conda:
         "../envs/pipeline.yaml"
     params:
-        config_file=PARAMS_FILE,
         values=get_params("diagnose"),
     shell:
-        "python workflow/scripts/diagnose.py --params {params.config_file:q} --checkpoint {input.checkpoint:q} --data {input.data:q} "
-        "--out {output:q} > {log:q} 2>&1"
+        get_shell("diagnose", "> {log:q} 2>&1")

@@ -3,16 +3,14 @@
 
 rule gradcheck:
     input:
-        problem=TRIPLET_PROBLEM,
-        code=get_code("gradcheck"),
+        get_inputs("gradcheck"),
     output:
-        VERIFICATION,
+        get_outputs("gradcheck"),
     log:
         "logs/gradcheck/gradcheck.log",
     conda:
         "../envs/pipeline.yaml"
     params:
-        config_file=PARAMS_FILE,
         values=get_params("gradcheck"),
     shell:
-        "python workflow/scripts/gradcheck.py --params {params.config_file:q} --problem {input.problem:q} --out {output:q} > {log:q} 2>&1"
+        get_shell("gradcheck", "> {log:q} 2>&1")

@@ -1,19 +1,13 @@
 # Stage train: one job per (architecture, seed); `snakemake --cores 4` runs four at once.
+# Its outputs are kept through a failed rerun (update(): the job writes each output
+# atomically, all of them at its end).
 
 
 rule train:
     input:
-        data=PREPARED_FILES,
-        embedding=EMBEDDING,
-        code=get_code("train"),
-    # update(): Snakemake keeps the previous run's files while the job runs and puts them
-    # back if it fails (the job writes each output atomically, all of them at its end).
+        get_inputs("train"),
     output:
-        checkpoint=update(f"{CHECKPOINTS}/{{arch}}/seed{{seed}}.pt"),
-        metrics=update(f"{RUNS}/{{arch}}/seed{{seed}}/metrics.json"),
-        history=update(f"{RUNS}/{{arch}}/seed{{seed}}/history.csv"),
-        structure=update(f"{RUNS}/{{arch}}/seed{{seed}}/model.txt"),
-        predictions=update(f"{RUNS}/{{arch}}/seed{{seed}}/predictions.csv.gz"),
+        get_outputs("train"),
     log:
         "logs/train/{arch}-seed{seed}.log",
     benchmark:
@@ -28,13 +22,7 @@ rule train:
     resources:
         mem_mb=3000,
     params:
-        config_file=PARAMS_FILE,
         values=get_params("train"),
-        data=lambda wildcards, input: get_folder(input.data[0]),
-        resume=f"{RESUME}/{{arch}}-seed{{seed}}.pt",
         max_threads=get_max_threads,
     shell:
-        "python workflow/scripts/train.py --params {params.config_file:q} --arch {wildcards.arch:q} --seed {wildcards.seed:q} "
-        "--data {params.data:q} --embedding {input.embedding:q} --checkpoint {output.checkpoint:q} "
-        "--resume {params.resume:q} --metrics {output.metrics:q} --history {output.history:q} "
-        "--structure {output.structure:q} --predictions {output.predictions:q} --threads {threads:q} --max-threads {params.max_threads:q} 2>&1 | tee {log:q}"
+        get_shell("train", "2>&1 | tee {log:q}")

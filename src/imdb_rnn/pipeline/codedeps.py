@@ -8,9 +8,9 @@ A stage must rerun when any module its program imports changes, directly or thro
 module, including imports made inside a function. A subpackage counts as every submodule it imports,
 each listed as its own file, and as its ``__init__.py`` unless that holds only a docstring
 (the reading order of a subpackage is text: editing it reruns nothing). The
-Snakefile (workflow/rules/common.smk) declares exactly this list as each rule's code input;
-dvc.yaml, which cannot run Python, carries the same lists, and tests/test_dag.py fails when
-they differ from this function's.
+Snakefile declares exactly this list as each rule's code input (imdb_rnn.pipeline.rules), and
+dvc.yaml, which cannot run Python, has it written out (imdb_rnn.pipeline.dvcyaml; `make
+check-generated` fails while dvc.yaml is stale).
 Files a module reads at run time (the report's templates) it names in its own ``RESOURCES`` tuple.
 """
 
