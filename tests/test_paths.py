@@ -2,7 +2,7 @@
 
 A citation is a path-like word: one with a ``/`` whose first part is a top-level name of the
 project (``src/imdb_rnn/config.py``, ``results/summary.json``), or a file name with a code or
-Markdown suffix (``batching.py``, ``imdb_rnn/numerics.py``, ``report.md.j2``). The rules:
+Markdown suffix (``batching.py``, ``imdb_rnn/numerics.py``, ``conftest.py``). The rules:
 
 - Under a folder the repository tracks (``src/``, ``docs/``, ``tests/``, ``tools/`` …) a citation
   must name a tracked file or folder. Placeholders stand for one name: ``<arch>``, ``{arch}``,
