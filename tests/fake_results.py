@@ -14,21 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from imdb_rnn.records import PREDICTIONS, run_dir, write_predictions
-from imdb_rnn.report.build import ReportInputs
+from imdb_rnn.report.inputs import ReportInputs
 from imdb_rnn.stats.summarize import summarize
 from imdb_rnn.train.diagnostics import summarize_profile
 from imdb_rnn.triplet.document import verify
 from imdb_rnn.triplet.problem import load_problem
 
 ARCHS = ("bilstm2", "birnn2", "birnn1", "rnn1")
+# A fifth architecture, not in the original: the report must carry it everywhere (tests/test_report.py).
+GRU = "gru1"
 SEEDS = (1234, 7)
 EPOCHS = 3
-TITLES = {"bilstm2": "2-level bi-LSTM", "birnn2": "2-level bi-RNN", "birnn1": "bi-RNN", "rnn1": "RNN"}
+TITLES = {"bilstm2": "2-level bi-LSTM", "birnn2": "2-level bi-RNN", "birnn1": "bi-RNN", "rnn1": "RNN", GRU: "GRU"}
 # Test accuracy per seed (primary seed 1234 first) and what the summary must make of them.
-TEST_ACC = {"bilstm2": (0.875, 0.8125), "birnn2": (0.5, 0.625), "birnn1": (0.5625, 0.4375), "rnn1": (0.75, 0.6875)}
-VALID_ACC = {"bilstm2": (0.8750, 0.8125), "birnn2": (0.625, 0.5), "birnn1": (0.5, 0.5), "rnn1": (0.75, 0.75)}
-RNN_PARAMS = {"bilstm2": 1446400, "birnn2": 361600, "birnn1": 120800, "rnn1": 60400}
-TOTAL_PARAMS = {"bilstm2": 3947001, "birnn2": 2862201, "birnn1": 2621401, "rnn1": 2560601}
+TEST_ACC = {"bilstm2": (0.875, 0.8125), "birnn2": (0.5, 0.625), "birnn1": (0.5625, 0.4375), "rnn1": (0.75, 0.6875), GRU: (0.8125, 0.75)}
+VALID_ACC = {"bilstm2": (0.8750, 0.8125), "birnn2": (0.625, 0.5), "birnn1": (0.5, 0.5), "rnn1": (0.75, 0.75), GRU: (0.75, 0.8125)}
+RNN_PARAMS = {"bilstm2": 1446400, "birnn2": 361600, "birnn1": 120800, "rnn1": 60400, GRU: 181200}
+TOTAL_PARAMS = {"bilstm2": 3947001, "birnn2": 2862201, "birnn1": 2621401, "rnn1": 2560601, GRU: 2681401}
 STRUCTURES = {
     "bilstm2": (
         "MyRNN(\n"
@@ -63,25 +65,34 @@ STRUCTURES = {
         ")\n"
     ),
 }
-CLASS_NAMES = {"bilstm2": "MyRNN", "birnn2": "biRNN_2", "birnn1": "biRNN_1", "rnn1": "RNN_1"}
+STRUCTURES[GRU] = (
+    "GRU_1(\n"
+    "  (embedding): Embedding(25002, 100, padding_idx=1)\n"
+    "  (gru): GRU(100, 200, dropout=0.5)\n"
+    "  (fc): Linear(in_features=200, out_features=1, bias=True)\n"
+    "  (dropout): Dropout(p=0.5, inplace=False)\n"
+    ")\n"
+)
+CLASS_NAMES = {"bilstm2": "MyRNN", "birnn2": "biRNN_2", "birnn1": "biRNN_1", "rnn1": "RNN_1", GRU: "GRU_1"}
 # An author with characters LaTeX treats specially, so the report must escape data.
 AUTHOR = "Ao Peng & Co. #1 (100% ~ {ok})"
 
 
-def params_yaml(seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> str:
-    """A params.yaml for the four architectures of the original report."""
+def params_yaml(seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS, archs: tuple[str, ...] = ARCHS) -> str:
+    """A params.yaml for the four architectures of the original report (or those of ``archs``)."""
     models = {
         "bilstm2": "cell: lstm, num_layers: 2, bidirectional: true",
         "birnn2": "cell: rnn, num_layers: 2, bidirectional: true",
         "birnn1": "cell: rnn, num_layers: 1, bidirectional: true",
         "rnn1": "cell: rnn, num_layers: 1, bidirectional: false",
+        GRU: "cell: gru, num_layers: 1, bidirectional: false",
     }
     lines = [
         "embedding: {init: word2vec, dim: 100}",
-        f"train: {{archs: [{', '.join(ARCHS)}], epochs: {epochs}, seed: {seeds[0]}, "
+        f"train: {{archs: [{', '.join(archs)}], epochs: {epochs}, seed: {seeds[0]}, "
         f"seeds: [{', '.join(map(str, seeds))}], batch_size: 64, lr: 0.001}}",
         "models:",
-        *(f"  {a}: {{class_name: {CLASS_NAMES[a]}, title: {TITLES[a]}, {models[a]}}}" for a in ARCHS),
+        *(f"  {a}: {{class_name: {CLASS_NAMES[a]}, title: {TITLES[a]}, {models[a]}}}" for a in archs),
         f"report: {{author: {json.dumps(AUTHOR)}}}",
     ]
     return "\n".join(lines) + "\n"
@@ -94,7 +105,7 @@ CODE_VERSIONS = ("1" * 40, "2" * 40 + "+dirty")
 def history_csv(arch: str, seed_index: int, epochs: int = EPOCHS) -> str:
     """Curves that differ per architecture and seed, so a plot of them can be told apart."""
     rows = ["epoch,train_loss,train_acc,valid_loss,valid_acc,seconds,grad_norm_mean,grad_norm_max,rnn_grad_norm_mean,rnn_grad_norm_max"]
-    rate = 0.02 * (ARCHS.index(arch) + 1)
+    rate = 0.02 * ((*ARCHS, GRU).index(arch) + 1)
     for epoch in range(1, epochs + 1):
         loss = 0.7 - rate * epoch - 0.01 * seed_index
         norms = f"{2.0 * epoch},{4.0 * epoch},{0.5 * epoch},{1.5 * epoch}"
@@ -123,19 +134,23 @@ NUMERICS = {
 }
 
 
-def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS) -> None:
-    """``<runs>/<arch>/seed<k>/{metrics.json,history.csv,model.txt}`` as the train stage writes them."""
-    for arch in ARCHS:
+def write_runs(
+    runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS, archs: tuple[str, ...] = ARCHS, test_acc: dict | None = None
+) -> None:
+    """``<runs>/<arch>/seed<k>/{metrics.json,history.csv,model.txt}`` as the train stage writes them
+    (``test_acc``: arch -> one accuracy per seed, multiples of 1/16; default TEST_ACC)."""
+    test_acc = test_acc or TEST_ACC
+    for arch in archs:
         for i, seed in enumerate(seeds):
             folder = run_dir(runs, arch, seed)
             folder.mkdir(parents=True)
             metrics = {
                 "arch": arch,
-                "test_acc": TEST_ACC[arch][i],
+                "test_acc": test_acc[arch][i],
                 "test_loss": 0.5 + i / 8,
-                "valid_acc": VALID_ACC[arch][i],
+                "valid_acc": VALID_ACC[arch][i % 2],
                 "valid_loss": 0.45 + i / 8,
-                "best_epoch": epochs - i,
+                "best_epoch": max(1, epochs - i),
                 "rnn_params": RNN_PARAMS[arch],
                 "total_params": TOTAL_PARAMS[arch],
                 "epochs": epochs,
@@ -149,13 +164,13 @@ def write_runs(runs: Path, seeds: tuple[int, ...] = SEEDS, epochs: int = EPOCHS)
                 "max_threads": 2 if arch == "bilstm2" else 1,
                 "thread_seconds": {"1": 60.0, "2": 40.0 + 10 * i} if arch == "bilstm2" else {"1": 100.0 + 10 * i},
                 "embedding_init": "word2vec",
-                "code_version": CODE_VERSIONS[i],
+                "code_version": CODE_VERSIONS[i % 2],
                 "numerics": NUMERICS,
             }
             (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
             (folder / "history.csv").write_text(history_csv(arch, i, epochs), encoding="utf-8")
             (folder / "model.txt").write_text(STRUCTURES[arch], encoding="utf-8")
-            write_fake_predictions(folder / PREDICTIONS, TEST_ACC[arch][i])
+            write_fake_predictions(folder / PREDICTIONS, test_acc[arch][i])
 
 
 TEST_REVIEWS = 16  # every TEST_ACC is a multiple of 1/16
@@ -220,13 +235,13 @@ def verification() -> dict:
 
 def gradient_profile(arch: str) -> list[float]:
     """40 positions: the first 10 at 1e-3, the middle 20 at 1e-4, the last 10 at 2 × 10^index."""
-    return [1e-3] * 10 + [1e-4] * 20 + [2.0 * 10 ** ARCHS.index(arch)] * 10
+    return [1e-3] * 10 + [1e-4] * 20 + [2.0 * 10 ** (*ARCHS, GRU).index(arch)] * 10
 
 
-def write_diagnostics(folder: Path) -> None:
+def write_diagnostics(folder: Path, archs: tuple[str, ...] = ARCHS) -> None:
     """What the diagnose stage writes: ``<folder>/<arch>.json``, trained and initial profiles."""
     folder.mkdir(parents=True, exist_ok=True)
-    for arch in ARCHS:
+    for arch in archs:
         doc = {"arch": arch, "training_seed": SEEDS[0], "length": 40, "reviews": 8, "sample_seed": 0, "edge": 10}
         for state, profile in (("trained", gradient_profile(arch)), ("initial", [1.0] * 40)):
             values = np.array(profile)
@@ -245,14 +260,16 @@ def write_stage_outputs(results: Path, verification_doc: dict) -> None:
         path.write_text(json.dumps(doc), encoding="utf-8")
 
 
-def make_tree(root: Path, verification: dict, seeds: tuple[int, ...] = SEEDS) -> ReportInputs:
+def make_tree(
+    root: Path, verification: dict, seeds: tuple[int, ...] = SEEDS, archs: tuple[str, ...] = ARCHS, test_acc: dict | None = None
+) -> ReportInputs:
     """params.yaml and a results tree as the earlier stages and summarize leave them."""
-    (root / "params.yaml").write_text(params_yaml(seeds=seeds))
+    (root / "params.yaml").write_text(params_yaml(seeds=seeds, archs=archs))
     results = root / "results"
-    write_runs(results / "runs", seeds=seeds)
+    write_runs(results / "runs", seeds=seeds, archs=archs, test_acc=test_acc)
     write_stage_outputs(results, verification)
-    write_diagnostics(results / "diagnostics")
-    summarize(ARCHS, seeds, results / "runs", results)
+    write_diagnostics(results / "diagnostics", archs=archs)
+    summarize(archs, seeds, results / "runs", results)
     return ReportInputs(
         params=root / "params.yaml",
         summary=results / "summary.json",

@@ -25,7 +25,8 @@ from imdb_rnn.numerics import pin_from_argv
 pin_from_argv()  # before numpy and torch load: they choose their CPU kernels then (numerics.cpu)
 
 from imdb_rnn.errors import run_cli
-from imdb_rnn.report.build import ReportInputs, write_report
+from imdb_rnn.report.build import write_report
+from imdb_rnn.report.inputs import ReportInputs
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,10 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-stats", required=True, help="stats.json of the prepare stage")
     parser.add_argument("--embedding-stats", required=True, help="stats.json of the embed stage")
     parser.add_argument("--triplet", required=True, help="verification.json of the gradcheck stage")
-    parser.add_argument("--diagnostics", help="folder of <arch>.json gradient profiles (diagnose); omitted: no gradient-flow section")
-    parser.add_argument(
-        "--runs", help="folder of every run's <arch>/seed<k>/ files (train); omitted: no uncertainty, paired tests or length analysis"
-    )
+    parser.add_argument("--diagnostics", required=True, help="folder of <arch>.json gradient profiles (diagnose)")
+    parser.add_argument("--runs", required=True, help="folder of every run's <arch>/seed<k>/ files (train)")
     parser.add_argument("--experiments", help="folder of <name>/summary.json runs beside the baseline (e.g. results/experiments); omitted: none")
     parser.add_argument("--out", required=True, help="folder for report.md, report.tex and figures/ (e.g. report)")
     args = parser.parse_args(argv)
@@ -54,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         data_stats=Path(args.data_stats),
         embedding_stats=Path(args.embedding_stats),
         verification=Path(args.triplet),
-        diagnostics=Path(args.diagnostics) if args.diagnostics else None,
-        runs=Path(args.runs) if args.runs else None,
+        diagnostics=Path(args.diagnostics),
+        runs=Path(args.runs),
         experiments=Path(args.experiments) if args.experiments else None,
     )
     written = write_report(inputs, args.out)

@@ -1,4 +1,4 @@
-"""Text for the report: LaTeX escaping and the number formats both templates print.
+"""Text for the report: LaTeX escaping, the number formats, and the light markup of the sections.
 
     from imdb_rnn.report.fmt import TexRaw, tex_escape, percent, sci
     tex_escape("biRNN_2 50%")   # "biRNN\\_2 50\\%"
@@ -112,7 +112,7 @@ def sci(value: float, digits: int = 2) -> str:
 
 
 # ---------------------------------------------------------------------------- shared prose
-# A paragraph both templates print is written once, in templates/prose.j2, in a light markup:
+# A section's template is written once, in a light markup (imdb_rnn.report.document):
 # **bold**, *emphasis*, `code`, $math$ (LaTeX, left as is in both formats). Markdown shows it as
 # written; LaTeX gets it converted. Values interpolated into it arrive wrapped in VALUE_OPEN /
 # VALUE_CLOSE, so in the LaTeX a title with a $ or a * in it is printed, never read as markup.
@@ -128,8 +128,14 @@ _PROSE_TOKEN = re.compile(
 )
 
 
+class Markup(str):
+    """Light markup (or a directive line) that code wrote for a template: printed unfenced."""
+
+
 def mark_value(value: Any) -> str:
-    """What a prose template's ``{{ value }}`` prints: the value, fenced as data."""
+    """What a template's ``{{ value }}`` prints: the value, fenced as data (a :class:`Markup` as it is)."""
+    if isinstance(value, Markup):
+        return value
     return f"{VALUE_OPEN}{value}{VALUE_CLOSE}"
 
 

@@ -24,8 +24,8 @@ from imdb_rnn.config import Params, load_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json
 from imdb_rnn.records import METRICS, run_dir
-from imdb_rnn.report.build import ORIGINAL_VALUES
 from imdb_rnn.report.fmt import count, interval_text, join_and, percent, seconds_text
+from imdb_rnn.report.inputs import ORIGINAL_VALUES
 from imdb_rnn.stats.analysis import t_interval
 
 BEGIN = "<!-- results: begin. Written by `make readme` from results/ and report/; edit those, not this block. -->"

@@ -1,46 +1,50 @@
-"""Runs beside the baseline: an experiment's committed files, and its comparison with the baseline.
+"""Runs beside the baseline: an experiment's committed files, whether it is comparable, and how it compares.
 
-    from imdb_rnn.stats.experiments import load_experiments, compare
+    from imdb_rnn.stats.experiments import load_experiments, comparison
     for experiment in load_experiments("results/experiments", archs):
-        rows = compare(experiment, baseline_runs)
+        result = comparison(experiment, params_doc, data_stats, accuracies)
 
-An experiment is a folder ``results/experiments/<name>/`` that the pipeline wrote (see
-``tools/export_experiment.py``): ``params.yaml`` (the exact params it ran with),
-``summary.json`` (the summarize stage's), and ``runs/<arch>/seed<k>/`` with ``metrics.json``,
-``history.csv`` and, for runs that wrote them, ``predictions.csv.gz``; ``data_stats.json``
-(the prepare stage's ``results/data/stats.json``: which reviews the runs saw) where exported
-with it. The report's appendix sets each beside the baseline, per architecture: the mean over
-seeds with its sample standard deviation and 95 % Student-t interval, and, where both sides
-have predictions for the same seeds, a paired bootstrap over the test reviews of the
-difference of the seed means.
+An experiment is a folder ``results/experiments/<name>/`` that ``tools/export_experiment.py``
+wrote from a finished run of the pipeline: ``params.yaml`` (the exact params it ran with),
+``experiment.yaml`` (the question it asks and the baseline params it was compared with),
+``summary.json``, ``accuracy.json``, ``data_stats.json`` (which reviews it read) and
+``runs/<arch>/seed<k>/`` with ``metrics.json``, ``history.csv`` and ``predictions.csv.gz``.
+A value picked on validation before the full run keeps its candidates in
+``<name>/selection/<candidate>/``, each an experiment folder of the same form.
 
-A value picked on validation before the full run (say ``train.clip_norm`` 1 or 5, one seed
-each) keeps its candidates in ``<name>/selection/<candidate>/``, each an experiment folder of
-the same form, so the report can say from files how the value was chosen.
+A comparison is made only between runs that share the data, the epochs and every setting but
+the ones the experiment studies (:func:`comparison`): the report's baseline must have the
+params the experiment was compared with (apart from which architectures and seeds ran, and
+the report's own texts) and read the same reviews; otherwise the experiment is "not
+comparable" with the reason, and no difference is printed. The differences are per seed, in
+points, answered over seeds (:func:`imdb_rnn.stats.seeds.paired_over_seeds`).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
-from scipy.stats import f as f_dist
 
-from imdb_rnn.config import load_params
+from imdb_rnn.config import parse_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json
 from imdb_rnn.records import METRICS, PREDICTIONS, read_predictions
-from imdb_rnn.stats.analysis import Run, paired_bootstrap, t_interval
+from imdb_rnn.stats.seeds import paired_over_seeds
 
 DATA_STATS = "data_stats.json"  # an experiment's copy of results/data/stats.json
+RECORD = "experiment.yaml"  # its question and the baseline params it was compared with
 SELECTION = "selection"  # <name>/selection/<candidate>/: the runs a value was chosen on
+# Keys that say which runs were made, not what was changed in them; keys that only name where
+# the archive was read from (ignored where both sides read the same reviews); the report's texts.
+RUN_KEYS = ("train.archs", "train.seed", "train.seeds")
+LOCATION_KEYS = ("data.url", "data.sha256")
+TEXT_PREFIXES = ("report.", "models.")  # models.<arch>.title/family are names, compared below
+MODEL_TEXT_KEYS = ("title", "family")
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,28 @@ class Experiment:
     """One experiment's files, read once."""
 
     name: str
-    params: dict[str, Any]  # its params.yaml, or {} when the folder has none
+    params: dict[str, Any]
     summary: dict[str, Any]
-    correct: dict[str, dict[int, np.ndarray]]  # arch -> seed -> right/wrong per test review, where predictions exist
-    reviews: dict[str, dict[int, list[str]]]  # the test reviews those answers are about
-    data_stats: dict[str, Any] | None = None  # its data_stats.json; None for an export made without one
-    selection: tuple[Candidate, ...] = ()  # in name order
+    accuracy: dict[str, dict[int, float]]  # arch -> seed -> test accuracy
+    question: str = ""
+    baseline_params: dict[str, Any] | None = None  # None: an export from before the record
+    data_stats: dict[str, Any] | None = None
+    selection: tuple[Candidate, ...] = ()
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not readable YAML ({exc.__class__.__name__}); export the experiment again") from None
+
+
+def _summary_and_params(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        summary = read_json(folder / "summary.json")
+    except ValueError as exc:
+        raise UserError(f"{folder}/summary.json: unreadable ({exc}); export the experiment again") from None
+    return summary, _read_yaml(folder / "params.yaml") or {}
 
 
 def load_experiments(folder: str | os.PathLike[str] | None, archs: list[str]) -> list[Experiment]:
@@ -73,32 +93,22 @@ def load_experiments(folder: str | os.PathLike[str] | None, archs: list[str]) ->
     return [load_experiment(path.parent, archs) for path in sorted(Path(folder).glob("*/summary.json")) if not path.parent.name.startswith(".")]
 
 
-def _summary_and_params(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    try:
-        summary = read_json(folder / "summary.json")
-        params = yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8")) if (folder / "params.yaml").is_file() else {}
-    except (ValueError, yaml.YAMLError) as exc:
-        raise UserError(f"{folder}: unreadable summary.json or params.yaml ({exc}); export the experiment again") from None
-    return summary, params or {}
-
-
 def load_experiment(folder: Path, archs: list[str]) -> Experiment:
     summary, params = _summary_and_params(folder)
-    correct: dict[str, dict[int, np.ndarray]] = {}
-    reviews: dict[str, dict[int, list[str]]] = {}
+    accuracy: dict[str, dict[int, float]] = {}
     for arch in archs:
         for seed in summary.get(arch, {}).get("seeds", []):
             run = folder / "runs" / arch / f"seed{seed}"
-            if (run / PREDICTIONS).is_file():
-                predictions = read_predictions(run / PREDICTIONS)
-                metrics = read_json(run / METRICS)
-                if predictions.accuracy != metrics["test_acc"]:
-                    raise UserError(f"{run}: predictions and metrics disagree on the test accuracy; export the experiment again")
-                correct.setdefault(arch, {})[seed] = predictions.correct
-                reviews.setdefault(arch, {})[seed] = predictions.review
+            metrics = read_json(run / METRICS) if (run / METRICS).is_file() else None
+            if metrics is None:
+                continue
+            if (run / PREDICTIONS).is_file() and read_predictions(run / PREDICTIONS).accuracy != metrics["test_acc"]:
+                raise UserError(f"{run}: predictions and metrics disagree on the test accuracy; export the experiment again")
+            accuracy.setdefault(arch, {})[int(seed)] = float(metrics["test_acc"])
+    record = _read_yaml(folder / RECORD) or {}
     data_stats = read_json(folder / DATA_STATS) if (folder / DATA_STATS).is_file() else None
     selection = tuple(_candidate(path.parent) for path in sorted((folder / SELECTION).glob("*/summary.json")) if not path.parent.name.startswith("."))
-    return Experiment(folder.name, params, summary, correct, reviews, data_stats, selection)
+    return Experiment(folder.name, params, summary, accuracy, str(record.get("question") or ""), record.get("baseline_params"), data_stats, selection)
 
 
 def _candidate(folder: Path) -> Candidate:
@@ -118,23 +128,8 @@ def data_identity(stats: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
         return None
 
 
-def spread_ratio(a: list[float], b: list[float], level: float = 0.95) -> dict[str, Any] | None:
-    """sd(a) / sd(b) with its ``level`` interval for the ratio of the two populations' standard
-    deviations (F distribution, len(a) − 1 and len(b) − 1 degrees of freedom; normal samples
-    assumed). None with fewer than two values on a side or a zero standard deviation."""
-    if len(a) < 2 or len(b) < 2:
-        return None
-    sd_a, sd_b = float(np.std(a, ddof=1)), float(np.std(b, ddof=1))
-    if sd_a == 0 or sd_b == 0:
-        return None
-    ratio = sd_a / sd_b
-    tail = (1 - level) / 2
-    high_f, low_f = float(f_dist.ppf(1 - tail, len(a) - 1, len(b) - 1)), float(f_dist.ppf(tail, len(a) - 1, len(b) - 1))
-    return {"ratio": ratio, "interval": (ratio / math.sqrt(high_f), ratio / math.sqrt(low_f)), "df": (len(a) - 1, len(b) - 1)}
-
-
-def changed_params(baseline: dict[str, Any], other: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(dotted key, baseline value, experiment value) for every leaf that differs."""
+def changed_params(baseline: Mapping[str, Any], other: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, baseline value, other value) for every leaf that differs."""
     changes = []
     for key in sorted(set(baseline) | set(other)):
         a, b = baseline.get(key), other.get(key)
@@ -145,66 +140,72 @@ def changed_params(baseline: dict[str, Any], other: dict[str, Any], prefix: str 
     return changes
 
 
-def _spread(accuracies: list[float]) -> dict[str, Any]:
-    std = float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else 0.0
-    return {"mean": float(np.mean(accuracies)), "std": std, "n": len(accuracies), "interval": t_interval(accuracies)}
+def _resolved(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A params document with every default filled in (two files that differ only in a default are equal)."""
+    try:
+        return parse_params(dict(doc), "experiment params").model_dump(mode="json")
+    except UserError:
+        return dict(doc)
 
 
-def compare(experiment: Experiment, baseline: dict[str, dict[int, Run]]) -> list[dict[str, Any]]:
-    """Per architecture in both: baseline and experiment (mean, std, n, t-interval of the test
-    accuracy over seeds), the paired bootstrap interval of experiment − baseline where both
-    have predictions for the same seeds on the same reviews (else None), and the ratio of their
-    standard deviations over seeds (:func:`spread_ratio`)."""
-    rows = []
-    for arch, runs in baseline.items():
-        entry = experiment.summary.get(arch)
-        if not entry:
+def setting_changes(baseline: Mapping[str, Any], other: Mapping[str, Any], same_data: bool) -> list[tuple[str, Any, Any]]:
+    """What ``other`` changed in the recipe of ``baseline``: not which runs it made, not the report's
+    texts or the models' names, and not where the archive was read from when the reviews are the same."""
+    out = []
+    for key, a, b in changed_params(_resolved(baseline), _resolved(other)):
+        if key in RUN_KEYS or key.startswith("report.") or (same_data and key in LOCATION_KEYS):
             continue
-        ours = [float(run.predictions.accuracy) for run in runs.values()]
-        theirs = [float(v) for v in entry.get("test_acc_by_seed", {"?": entry["test_acc_mean"]}).values()]
-        shared = [s for s in runs if s in experiment.correct.get(arch, {}) and experiment.reviews[arch][s] == runs[s].predictions.review]
-        paired = None
-        if shared:
-            a = np.stack([experiment.correct[arch][s] for s in shared])
-            b = np.stack([runs[s].predictions.correct for s in shared])
-            paired = {"seeds": shared, "difference": float(a.mean() - b.mean()), "interval": paired_bootstrap(a, b)}
-        rows.append(
-            {"arch": arch, "baseline": _spread(ours), "experiment": _spread(theirs), "paired": paired, "spread_ratio": spread_ratio(theirs, ours)}
-        )
-    return rows
+        if key.startswith("models.") and key.rsplit(".", 1)[1] in MODEL_TEXT_KEYS:
+            continue
+        if key.startswith("models.") and key.split(".")[1] not in (_resolved(other).get("train") or {}).get("archs", []):
+            continue  # a model the experiment did not run
+        out.append((key, a, b))
+    return out
 
 
-EXPORTED_RUN_FILES = (METRICS, "history.csv", PREDICTIONS)
+@dataclass
+class Comparison:
+    """An experiment set beside this report's baseline."""
+
+    comparable: bool
+    reason: str  # why not, when not comparable
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)  # what the experiment studies
+    rows: list[dict[str, Any]] = field(default_factory=list)  # per architecture both ran
 
 
-def export_experiment(workspace: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[Path]:
-    """Copy a finished run of the pipeline in ``workspace`` into the experiment folder ``out``:
-    its params.yaml, results/summary.json, accuracy.json and results/data/stats.json (as DATA_STATS), and
-    every run's files listed in EXPORTED_RUN_FILES (predictions only where the run wrote them).
-    Refuses an existing ``out`` (nothing already exported is overwritten) and writes nothing
-    unless every file is there."""
-    workspace, out = Path(workspace), Path(out)
-    if out.exists():
-        raise UserError(f"{out} exists; choose another --name, or delete it yourself if it is yours to replace")
-    params = load_params(workspace / "params.yaml")
-    files = {Path("params.yaml"): workspace / "params.yaml"}
-    files |= {Path(name): workspace / "results" / name for name in ("summary.json", "accuracy.json")}
-    files[Path(DATA_STATS)] = workspace / "results" / "data" / "stats.json"
-    for arch in params.train.archs:
-        for seed in params.train.all_seeds:
-            run = Path("runs") / arch / f"seed{seed}"
-            for name in EXPORTED_RUN_FILES:
-                source = workspace / "results" / run / name
-                if source.is_file() or name != PREDICTIONS:
-                    files[run / name] = source
-    missing = [str(source) for source in files.values() if not source.is_file()]
-    if missing:
-        raise UserError(f"{len(missing)} result file(s) missing, e.g. {missing[0]}; run the pipeline in {workspace} to the end first")
-    staging = out.with_name(f".{out.name}.partial")
-    if staging.exists():  # left by an interrupted export
-        shutil.rmtree(staging)
-    for relative, source in files.items():
-        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        (staging / relative).write_bytes(source.read_bytes())
-    staging.rename(out)
-    return sorted(out / relative for relative in files)
+def comparison(
+    experiment: Experiment,
+    baseline_params: Mapping[str, Any],
+    baseline_data: Mapping[str, Any] | None,
+    baseline_accuracy: Mapping[str, Mapping[int, float]],
+) -> Comparison:
+    """Whether ``experiment`` can be set beside this baseline, what it changed, and A − B per
+    architecture over the seeds both ran (experiment − baseline)."""
+    same_data = baseline_data is not None and data_identity(experiment.data_stats) == data_identity(baseline_data)
+    if experiment.baseline_params is None:
+        return Comparison(False, "it records no baseline params (exported before the record existed); export it again")
+    if not same_data:
+        return Comparison(False, _data_difference(experiment.data_stats, baseline_data))
+    drift = setting_changes(experiment.baseline_params, baseline_params, same_data)
+    if drift:
+        shown = "; ".join(f"{key} {_value(a)} there, {_value(b)} here" for key, a, b in drift[:3])
+        return Comparison(False, f"this report's runs do not use the params the experiment was compared with ({shown})")
+    changes = setting_changes(experiment.baseline_params, experiment.params, same_data)
+    rows = []
+    for arch, ours in baseline_accuracy.items():
+        theirs = experiment.accuracy.get(arch)
+        if theirs:
+            rows.append({"arch": arch, "baseline": dict(ours), "experiment": theirs, "paired": paired_over_seeds(theirs, ours)})
+    return Comparison(True, "", changes, rows)
+
+
+def _data_difference(theirs: Mapping[str, Any] | None, ours: Mapping[str, Any] | None) -> str:
+    if theirs is None or ours is None:
+        return "which reviews its runs read is not recorded"
+    if theirs.get("limit") != ours.get("limit"):
+        return f"its runs read data.limit {_value(theirs.get('limit'))} reviews per split, this report's {_value(ours.get('limit'))}"
+    return "its runs read other reviews than this report's (archive content, vocabulary or split differ)"
+
+
+def _value(value: Any) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)

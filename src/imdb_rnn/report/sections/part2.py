@@ -1,10 +1,10 @@
-"""Part 2 of the report: the context both templates render, from gradcheck's verification.json.
+"""Part 2, in the original report's layout (Q2–Q6): gradcheck's verification.json, set as formulas.
 
-    from imdb_rnn.report.part2 import part2_context
-    context["part2"] = part2_context(verification)
-
-Every formula arrives as LaTeX written by gradcheck (imdb_rnn.triplet); this module only
-chooses marks, groups rows and counts agreements.
+Every formula arrives as LaTeX written by gradcheck (:mod:`imdb_rnn.triplet`); this module only
+chooses marks, groups rows and counts agreements. The problem itself was reconstructed: the
+original never states the classes or the triplets, so they were read back from its Q5 answers.
+Agreement with those answers is therefore a consistency check of the reading, while the numeric
+checks (autograd, finite differences, gradcheck) and Q3 and Q6 test the derivation itself.
 """
 
 from __future__ import annotations
@@ -12,8 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from imdb_rnn.report.document import Equation, Table, data
 from imdb_rnn.report.fmt import TexRaw, join_and, number_text
+from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.triplet.problem import GENERIC
+
+TITLE = "Part 2"
+LEVEL = 2
 
 
 def _partial(loss: str, wrt: str) -> TexRaw:
@@ -245,3 +250,54 @@ def part2_context(v: Mapping[str, Any]) -> dict[str, Any]:
 def _triplet_latex(t: Mapping[str, str], sym: Mapping[str, str]) -> str:
     members = ", ".join(sym[t[role]] for role in ("anchor", "positive", "negative"))
     return f"{t['latex']} = ({members})"
+
+
+def _equations(formulas: list[dict[str, Any]]) -> list[Equation]:
+    return [Equation(f["lhs"], f["rhs"], f["verdict"], f["note"]) for f in formulas]
+
+
+def _tables(p: Mapping[str, Any]) -> dict[str, Table]:
+    q2, q4, q5 = p["q2"], p["q4"], p["q5"]
+    subgradients = Table(
+        ["operator", "$\\partial L^T / \\partial F$ at $F = 0$", "$\\partial L^T / \\partial (f_a, f_p, f_n)$ there"],
+        [[f"`{data(s['call'])}`", f"${data(s['slope'])}$", f"${data(s['gradients'])}$"] for s in q2["subgradients"]],
+        "lcc",
+        "The subgradient each operator returns at the kink.",
+    )
+    patterns = Table(
+        ["the original's pattern", "valid", "ordered triplets with it", "why not"],
+        [
+            [
+                data(r["pattern"]),
+                f"{'yes' if r['valid'] else 'no'} ${data(r['mark'])}$",
+                data(r["triplets"]),
+                data(r["defects"]) if r["defects"] else "",
+            ]
+            for r in q4["patterns"]
+        ],
+        "lcrX",
+        "The original's label patterns (class of anchor, positive, negative), judged.",
+    )
+    gradients = Table(
+        ["", *(f"$\\partial / \\partial {data(h)}$" for h in q5["header"]), "original's, agreeing"],
+        [[f"${data(r['loss'])}$", *(f"${data(c)}$" for c in r["cells"]), data(f"{r['agreeing']}/{r['checked']}")] for r in q5["rows"]],
+        "l" + "c" * len(q5["header"]) + "r",
+        "Each triplet loss differentiated where its triplet is active: row $L^i$, column $f_j$ holds $\\partial L^i / \\partial f_j$.",
+        size="footnotesize",
+    )
+    return {"subgradients": subgradients, "patterns": patterns, "q5": gradients}
+
+
+def context(d: ReportData) -> dict[str, Any]:
+    p = part2_context(d.verification)
+    checks = [
+        ["check", "passed", "of"],
+        ["numeric checks (autograd, finite differences, gradcheck)", p["numeric_passed"], p["numeric_total"]],
+        ["published answers that agree with the derivation", p["published_agreeing"], p["published_checked"]],
+    ]
+    return {
+        **p,
+        "tables": _tables(p),
+        "equations": {"q3": _equations(p["q3"]), "q6": _equations(p["q6"])},
+        "html_rows": checks,
+    }

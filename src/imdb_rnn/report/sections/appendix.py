@@ -1,0 +1,145 @@
+"""Appendix: every experiment beside the baseline (``results/experiments/<name>/``), answered over seeds.
+
+Per experiment: the question it asks and what it changed from the baseline params it was
+compared with (its ``experiment.yaml``), or why it is not comparable with this report's runs
+(then no difference is printed: :func:`imdb_rnn.stats.experiments.comparison`). Per
+architecture both ran: each side's mean ± SD over seeds, the per-seed differences, wins out of
+n and the mean difference with its 95 % interval over the seeds; one concluding sentence that
+the numbers decide. Where the value was picked on validation first (``<name>/selection/``): the
+candidates, the margin that decided, the spread that margin must beat, and whether the chosen
+run is reused in the evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from imdb_rnn.report.document import Table, data
+from imdb_rnn.report.fmt import Markup, join_and, percent, points
+from imdb_rnn.report.inputs import ReportData
+from imdb_rnn.report.sections.seeds import accuracies
+from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
+
+TITLE = "Appendix: experiments beside the baseline"
+LEVEL = 0
+
+
+def _spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{percent(values[0])} (n = 1)"
+    return f"{percent(float(np.mean(values)))} ± {percent(float(np.std(values, ddof=1)))} (n = {len(values)})"
+
+
+def _lookup(doc: Mapping[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        doc = doc.get(part) if isinstance(doc, Mapping) else None  # type: ignore[assignment]
+    return doc
+
+
+def _selection(d: ReportData, e: Experiment, keys: list[str]) -> dict[str, Any] | None:
+    """How the value was chosen: each candidate's validation accuracy on the runs they share,
+    the margin between the best two, the baseline's validation spread, and reuse."""
+    if not e.selection or not keys:
+        return None
+    scores = []
+    for c in e.selection:
+        by_run = {(arch, int(seed)): float(acc) for arch in d.archs for seed, acc in (c.summary.get(arch) or {}).get("valid_acc_by_seed", {}).items()}
+        setting = ", ".join(f"{key} {_lookup(c.params, key)}" for key in keys)
+        scores.append({"setting": setting, "runs": by_run, "ours": all(_lookup(c.params, k) == _lookup(e.params, k) for k in keys)})
+    shared = set.intersection(*(set(s["runs"]) for s in scores))
+    if not shared:
+        return {"unranked": True, "candidates": join_and([s["setting"] for s in scores])}
+    for s in scores:
+        s["mean"] = sum(s["runs"][r] for r in shared) / len(shared)
+    ranked = sorted(scores, key=lambda s: -s["mean"])
+    chosen = next((s for s in scores if s["ours"]), None)
+    archs = sorted({arch for arch, _ in shared}, key=d.archs.index)
+    runs = sorted(shared, key=lambda r: (d.archs.index(r[0]), r[1]))
+    valid_sd = [float(d.summary[a]["valid_acc_std"]) for a in archs if d.summary.get(a, {}).get("n", 0) > 1]
+    reused = chosen is not None and any(run in chosen["runs"] and run[1] in e.accuracy.get(run[0], {}) for run in shared)
+    return {
+        "unranked": False,
+        "candidates": "; ".join(f"{s['setting']}: {percent(s['mean'])} %" for s in ranked),
+        "on": join_and([f"{d.title(a)} seed {s}" for a, s in runs]),
+        "n_runs": len(runs),
+        "chosen_best": chosen is not None and chosen is ranked[0],
+        "margin": points(ranked[0]["mean"] - ranked[1]["mean"]) if len(ranked) > 1 else None,
+        "valid_sd": percent(max(valid_sd)) if valid_sd else None,
+        "margin_small": bool(valid_sd) and len(ranked) > 1 and ranked[0]["mean"] - ranked[1]["mean"] < 2 * max(valid_sd),
+        "reused": reused,
+        "untried": join_and([d.title(a) for a in d.archs if a in e.accuracy and a not in archs]) or None,
+    }
+
+
+def _conclusion(d: ReportData, rows: list[dict[str, Any]]) -> str:
+    """One sentence per experiment that the numbers decide."""
+    better = [d.title(r["arch"]) for r in rows if r["paired"] and r["paired"].verdict == "a"]
+    worse = [d.title(r["arch"]) for r in rows if r["paired"] and r["paired"].verdict == "b"]
+    open_ = [d.title(r["arch"]) for r in rows if r["paired"] and r["paired"].verdict == "unsettled"]
+    single = [d.title(r["arch"]) for r in rows if r["paired"] and r["paired"].verdict == "one seed"]
+    parts = []
+    if better:
+        parts.append(f"it raises the test accuracy of the {join_and(better)} on every seed, with an interval clear of 0")
+    if worse:
+        parts.append(f"it lowers that of the {join_and(worse)} on every seed, with an interval clear of 0")
+    if open_:
+        parts.append(f"for the {join_and(open_)} these seeds do not settle the direction")
+    if single:
+        parts.append(f"for the {join_and(single)} one shared seed gives no verdict")
+    if not parts:
+        return "No architecture ran on a seed the baseline also ran: nothing can be paired."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, float]]) -> dict[str, Any]:
+    result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
+    commits = sorted({c[:7] for entry in e.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
+    out: dict[str, Any] = {"name": e.name, "question": e.question, "commits": ", ".join(commits) or "unknown", "comparable": result.comparable}
+    if not result.comparable:
+        out["reason"] = result.reason
+        return out
+    out["changes"] = "; ".join(f"`{key}` {a} → {b}" for key, a, b in result.changes) or "no setting (other seeds only)"
+    rows = []
+    for r in result.rows:
+        c = r["paired"]
+        rows.append(
+            [
+                data(d.title(r["arch"])),
+                data(_spread(list(r["baseline"].values()))),
+                data(_spread(list(r["experiment"].values()))),
+                data(", ".join(points(x) for x in c.differences) if c else "–"),
+                data(f"{c.wins}/{c.n}" if c else "–"),
+                data(
+                    f"{points(c.mean)}" + (f" [{points(c.interval[0])}, {points(c.interval[1])}]" if c and c.interval else "")
+                    if c
+                    else "no shared seed"
+                ),
+            ]
+        )
+    out["table"] = Table(
+        ["Model", "baseline", e.name, "per shared seed (points)", "wins", "mean, 95 % interval over seeds"],
+        rows,
+        "lrrXrr",
+        f"{e.name} beside the baseline: test accuracy (%) mean ± SD over seeds; its difference from the baseline on each seed both ran.",
+        size="footnotesize",
+    )
+    out["conclusion"] = _conclusion(d, result.rows)
+    keys = [key for key, _, _ in setting_changes(e.baseline_params or {}, e.params, True)]
+    out["selection"] = _selection(d, e, keys)
+    return out
+
+
+def context(d: ReportData) -> dict[str, Any] | None:
+    if not d.experiments:
+        return None
+    baseline = {arch: accuracies(d, arch) for arch in d.archs}
+    experiments = [_experiment(d, e, baseline) for e in d.experiments]
+    tables = {f"appendix_{i}": e["table"] for i, e in enumerate(experiments, start=1) if "table" in e}
+    for i, e in enumerate(experiments, start=1):
+        e["number"] = i
+        e["table_directive"] = Markup(f"::: table appendix_{i}") if "table" in e else None
+    return {"experiments": experiments, "tables": tables}

@@ -1,0 +1,151 @@
+"""Part 1, in the original report's layout: the task, the setup, each model's printout, Table 1.
+
+The setup says what the original states and, apart from it, every choice this reproduction
+made, each with its reason (from params.yaml and the prepare and embed statistics). Table 1
+sets the measured parameter counts and test accuracies (mean ± sample standard deviation
+over the seeds, ``results/summary.json``) beside the original's (``original_values.yaml``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imdb_rnn.report.document import Table, data
+from imdb_rnn.report.fmt import count, join_and, number_text, percent
+from imdb_rnn.report.inputs import ReportData
+
+TITLE = "Part 1"
+LEVEL = 2
+
+
+def _embedding(d: ReportData) -> str:
+    """How the embedding started, from the embed stage's statistics."""
+    stats = d.embedding_stats
+    used = sorted({m["embedding_init"] for m in d.metrics.values()})
+    if used != [stats["init"]]:
+        return f"{join_and(used)} (as the runs recorded it; the embed stage prepared {stats['init']} vectors)"
+    coverage = f"{100 * stats['coverage']:.2f} % of the vocabulary has a pretrained vector"
+    if stats["init"] == "word2vec":
+        corpus = stats.get("corpus") or {}
+        reviews = f"{count(corpus['reviews'])} reviews, {count(corpus['words'])} words" if corpus else "the training split and unlabelled reviews"
+        return (
+            f"word2vec vectors learned in-domain from the training split and the {count(d.data_stats['unsup_reviews'])} unlabelled "
+            f"reviews ({reviews}; window {stats['window']}, min_count {stats['min_count']}, {stats['epochs']} epochs, seed "
+            f"{stats['seed']}); {coverage}"
+        )
+    if stats["init"] == "glove":
+        return f"GloVe vectors from {stats.get('glove_path', 'a GloVe file')}; {coverage}"
+    return f"random, N(0, 1) as torch.nn.Embedding starts ({stats['dim']}-d), no pretrained vectors"
+
+
+def _choices(d: ReportData) -> list[dict[str, str]]:
+    """Every choice the original does not state, with the value used and the reason for it."""
+    p, stats = d.params, d.data_stats
+    splits = stats["splits"]
+    train = p.train
+    dropped = sorted({m.get("tokens_dropped_fraction", 0.0) for m in d.metrics.values()})
+    limit = f"a sample of {count(stats['limit'])} reviews per archive split (`data.limit`), " if stats["limit"] else ""
+    optimizer = {"adam": "Adam", "sgd": "plain SGD"}[train.optimizer]
+    plural = "s" if len(train.all_seeds) > 1 else ""
+    batches = (
+        f"reviews grouped by length, each training batch cut to its shortest member "
+        f"(drops {100 * dropped[0]:.2f}{'–' + f'{100 * dropped[-1]:.2f}' if len(dropped) > 1 else ''} % of the training tokens); "
+        "validation and test batches padded and each review read to its own end"
+        if train.batching == "bucketed"
+        else "tutorial style: shuffled, length-sorted within pools of 100 batches, padded, and read through the padding"
+    )
+    return [
+        {
+            "what": "Data",
+            "value": f"{limit}the {count(splits['train']['reviews'] + splits['valid']['reviews'])} labelled training reviews split "
+            f"{100 * (1 - p.data.valid_fraction):g}/{100 * p.data.valid_fraction:g} (seed {stats['seed']}) into "
+            f"{count(splits['train']['reviews'])} training and {count(splits['valid']['reviews'])} validation reviews; the "
+            f"{count(splits['test']['reviews'])} test reviews used once",
+            "why": "the split of the tutorials the original followed",
+        },
+        {
+            "what": "Tokens and vocabulary",
+            "value": f"lower-cased words and punctuation; the {count(stats['vocab']['max_size'])} most frequent training tokens plus "
+            f"`<unk>` and `<pad>`, {count(stats['vocab']['size'])} in all; {100 * splits['test']['oov_rate']:.2f} % of test tokens "
+            "are outside it",
+            "why": "the original's printouts show an embedding of 25,002 rows; its tokenizer (torchtext's) no longer runs",
+        },
+        {
+            "what": "Embedding start",
+            "value": _embedding(d),
+            "why": "the original's lineage started from GloVe 6B 100d vectors, which this project cannot download",
+        },
+        {
+            "what": "Optimisation",
+            "value": f"{optimizer}, learning rate {number_text(train.lr)}, batch {train.batch_size}, "
+            + ("no gradient clipping" if train.clip_norm is None else f"gradients clipped to L2 norm {number_text(train.clip_norm)}"),
+            "why": "the settings of the upgraded tutorials the original's code came from",
+        },
+        {
+            "what": "Weights tested",
+            "value": "those of the epoch with the lowest validation loss" if train.checkpoint == "best" else "those of the last epoch",
+            "why": "the tutorials' rule" if train.checkpoint == "best" else "an ablation of the tutorials' best-validation rule",
+        },
+        {"what": "Batches", "value": batches, "why": "the same sums as packed sequences, 20–50 times faster on a CPU"},
+        {
+            "what": "Seeds",
+            "value": f"{len(train.all_seeds)} training run{plural} per model, seed{plural} {', '.join(map(str, train.all_seeds))}",
+            "why": "one run per model is not a measurement: the spread between runs is the unit of comparison (Part 3)",
+        },
+    ]
+
+
+def _table1(d: ReportData) -> tuple[Table, str]:
+    rows = []
+    for arch in d.archs:
+        entry, metrics, original = d.summary[arch], d.metrics[arch], d.original.get(arch) or {}
+        accuracy = percent(entry["test_acc_mean"]) + (f" ± {percent(entry['test_acc_std'])}" if entry["n"] > 1 else "")
+        rows.append(
+            [
+                data(d.title(arch)),
+                data(count(metrics["rnn_params"])),
+                data(count(original["rnn_params"])) if original else "–",
+                data(accuracy),
+                data(f"{original['test_acc_percent']:.2f}") if original else "–",
+            ]
+        )
+    n = max(d.summary[arch]["n"] for arch in d.archs)
+    seeds = d.params.train.all_seeds
+    if n > 1:
+        per_seed = "; ".join(f"{d.title(a)} " + ", ".join(percent(v) for v in d.summary[a]["test_acc_by_seed"].values()) for a in d.archs)
+        note = f"Test accuracy: mean ± sample standard deviation over the seeds {', '.join(map(str, seeds))}; per seed, in that order: {per_seed}."
+    else:
+        note = f"Test accuracy of one run (seed {seeds[0]}); the spread over seeds is not measured."
+    note += " *original*: the values published in the original report."
+    header = ["", "Total # of parameters\nin RNN/LSTM layer(s)", "original", "Test accuracy %", "original"]
+    return Table(header, rows, "lrrrr", "Results", note=note), per_seed if n > 1 else ""
+
+
+def context(d: ReportData) -> dict[str, Any]:
+    table1, _ = _table1(d)
+    html_rows: list[list[Any]] = [
+        ["architecture", "id", "RNN/LSTM parameters", "test accuracy % (mean)", "± std", "n", "seeds", "original test accuracy %"]
+    ]
+    for arch in d.archs:
+        entry, original = d.summary[arch], d.original.get(arch) or {}
+        html_rows.append(
+            [
+                d.title(arch),
+                arch,
+                count(d.metrics[arch]["rnn_params"]),
+                percent(entry["test_acc_mean"]),
+                percent(entry["test_acc_std"]) if entry["n"] > 1 else "",
+                entry["n"],
+                ", ".join(map(str, entry["seeds"])),
+                f"{original['test_acc_percent']:.2f}" if original else "",
+            ]
+        )
+    return {
+        "n_archs": len(d.archs),
+        "titles": join_and([d.title(a) for a in d.archs]),
+        "epochs": d.params.train.epochs,
+        "choices": _choices(d),
+        "models": [{"number": i, "title": d.title(a), "structure": d.structures[a]} for i, a in enumerate(d.archs, start=1)],
+        "tables": {"results": table1},
+        "html_rows": html_rows,
+    }
