@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from imdb_rnn.config import _dvc_reading, load_params, portable_number, smallest
 from imdb_rnn.errors import UserError
 from imdb_rnn.params_edit import set_params
 
-from conftest import ROOT
+from conftest import ROOT, TEST_PARAMS
 
 SET_PARAMS = ROOT / "tools" / "set_params.py"
 # Ten levels of nine aliases: 9^10 values once expanded, in under 1 KB.
@@ -27,7 +28,7 @@ NESTED = "x: " + "[" * 800 + "]" * 800 + "\n"
 @pytest.fixture
 def params(tmp_path: Path) -> Path:
     path = tmp_path / "params.yaml"
-    path.write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(TEST_PARAMS.read_text(encoding="utf-8"), encoding="utf-8")
     return path
 
 
@@ -169,8 +170,8 @@ def test_a_huge_params_file_is_refused_unread(params):
 
 
 def test_snakemake_prints_the_loaders_one_line_for_nested_brackets(tmp_path):
-    for name in ("Snakefile", "params.yaml"):
-        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    for name, source in (("Snakefile", ROOT / "Snakefile"), ("params.yaml", TEST_PARAMS)):
+        (tmp_path / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     with open(tmp_path / "params.yaml", "a", encoding="utf-8") as handle:
         handle.write(NESTED)
     snakemake = Path(sys.executable).with_name("snakemake")
@@ -223,3 +224,28 @@ def test_data_limit_below_what_the_split_needs_is_refused(params, fraction, leas
     set_params(params, {"data.valid_fraction": str(fraction), "data.limit": str(least)})
     with pytest.raises(UserError, match=rf"data.limit: {least - 1} reviews split by data.valid_fraction {fraction:g} leave .* use at least {least}"):
         set_params(params, {"data.limit": str(least - 1)})
+
+
+def test_every_character_printed_text_allows_is_set_by_both_ways_of_making_the_pdf(tmp_path):
+    """PDF_CHARACTERS against the engines: the plain PDF's DejaVu Sans Mono, and pdflatex with
+    the report's font setup (T1, utf8, lmodern) where LaTeX is installed."""
+    import matplotlib.font_manager as font_manager
+    from matplotlib.ft2font import FT2Font
+
+    from imdb_rnn.config import PDF_CHARACTERS
+    from imdb_rnn.report.fmt import tex_escape
+
+    mono = FT2Font(font_manager.findfont(font_manager.FontProperties(family="monospace")))
+    assert not [c for c in PDF_CHARACTERS if ord(c) not in mono.get_charmap()]
+    if not shutil.which("pdflatex"):
+        pytest.skip("pdflatex is not installed: the plain PDF's font was checked")
+    text = " ".join(tex_escape(c) for c in sorted(PDF_CHARACTERS) if c != " ")
+    (tmp_path / "t.tex").write_text(
+        "\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage[utf8]{inputenc}\\usepackage{lmodern}"
+        f"\\begin{{document}}{text}\\par\\textbf{{{text}}}\\end{{document}}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path, capture_output=True, timeout=300)
+    log = (tmp_path / "t.log").read_text(encoding="latin-1")
+    assert done.returncode == 0, [line for line in log.splitlines() if line.startswith("!")]
+    assert "Missing character" not in log
