@@ -165,3 +165,12 @@ def prose_latex(text: str) -> TexRaw:
             out.append(f"{command}{{{prose_latex(inner)}}}")
     out.append(tex_escape(text[position:]))
     return TexRaw("".join(out))
+
+
+def code(value: Any) -> Markup:
+    """A value from a file the report does not control (an experiment's params), as a code span
+    of the light markup: Markdown prints a code span's text literally, HTML and link syntax
+    included, and LaTeX gets it escaped. A backtick in the value would close the span early, so
+    it prints as a quote."""
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    return Markup("`" + mark_value(text.replace("`", "'").replace("\n", " ")) + "`")

@@ -23,6 +23,7 @@ points, answered over seeds (:func:`imdb_rnn.stats.seeds.paired_over_seeds`).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +31,13 @@ from typing import Any
 
 import yaml
 
-from imdb_rnn.config import parse_params
+from imdb_rnn.config import parse_params, printable
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json
 from imdb_rnn.records import METRICS, PREDICTIONS, read_predictions
 from imdb_rnn.stats.seeds import paired_over_seeds
 
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DATA_STATS = "data_stats.json"  # an experiment's copy of results/data/stats.json
 RECORD = "experiment.yaml"  # its question and the baseline params it was compared with
 SELECTION = "selection"  # <name>/selection/<candidate>/: the runs a value was chosen on
@@ -90,7 +92,11 @@ def load_experiments(folder: str | os.PathLike[str] | None, archs: list[str]) ->
     if folder is None or not Path(folder).is_dir():
         return []
     # a name starting with "." is an export in progress (or one that was interrupted): not an experiment
-    return [load_experiment(path.parent, archs) for path in sorted(Path(folder).glob("*/summary.json")) if not path.parent.name.startswith(".")]
+    folders = [path.parent for path in sorted(Path(folder).glob("*/summary.json")) if not path.parent.name.startswith(".")]
+    for found in folders:
+        if not PLAIN_NAME.fullmatch(found.name):
+            raise UserError(f"{found}: an experiment's folder name is printed in the report; rename it to letters, digits, '-', '_' and '.'")
+    return [load_experiment(path, archs) for path in folders]
 
 
 def load_experiment(folder: Path, archs: list[str]) -> Experiment:
@@ -106,9 +112,14 @@ def load_experiment(folder: Path, archs: list[str]) -> Experiment:
                 raise UserError(f"{run}: predictions and metrics disagree on the test accuracy; export the experiment again")
             accuracy.setdefault(arch, {})[int(seed)] = float(metrics["test_acc"])
     record = _read_yaml(folder / RECORD) or {}
+    question = str(record.get("question") or "")
+    try:
+        printable(question)
+    except ValueError as exc:
+        raise UserError(f"{folder / RECORD}: question {exc}") from None
     data_stats = read_json(folder / DATA_STATS) if (folder / DATA_STATS).is_file() else None
     selection = tuple(_candidate(path.parent) for path in sorted((folder / SELECTION).glob("*/summary.json")) if not path.parent.name.startswith("."))
-    return Experiment(folder.name, params, summary, accuracy, str(record.get("question") or ""), record.get("baseline_params"), data_stats, selection)
+    return Experiment(folder.name, params, summary, accuracy, question, record.get("baseline_params"), data_stats, selection)
 
 
 def _candidate(folder: Path) -> Candidate:

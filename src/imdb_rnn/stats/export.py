@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from imdb_rnn.config import Params, load_params
+from imdb_rnn.config import Params, load_params, printable
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json, write_text
 from imdb_rnn.provenance import git_commit
@@ -78,6 +78,10 @@ def export_experiment(
 ) -> list[Path]:
     """Copy the finished run in ``workspace`` to ``out`` with ``experiment.yaml`` (see the module docstring)."""
     workspace, out = Path(workspace), Path(out)
+    try:
+        printable(question)
+    except ValueError as exc:
+        raise UserError(f"--question: {exc}") from None
     if out.exists() or out.is_symlink():
         raise UserError(f"{out} exists; choose another --name, or delete it yourself if it is yours to replace")
     params = load_params(workspace / "params.yaml")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from imdb_rnn.report.document import Table, data
-from imdb_rnn.report.fmt import Markup, join_and, percent, points
+from imdb_rnn.report.fmt import Markup, code, join_and, percent, points
 from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.report.sections.seeds import accuracies
 from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
@@ -102,7 +102,7 @@ def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, floa
     if not result.comparable:
         out["reason"] = result.reason
         return out
-    out["changes"] = "; ".join(f"`{key}` {a} → {b}" for key, a, b in result.changes) or "no setting (other seeds only)"
+    out["changes"] = Markup("; ".join(f"{code(key)} {code(a)} → {code(b)}" for key, a, b in result.changes)) or "no setting (other seeds only)"
     rows = []
     for r in result.rows:
         c = r["paired"]

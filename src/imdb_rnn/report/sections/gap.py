@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from imdb_rnn.report.document import Table, data
-from imdb_rnn.report.fmt import join_and, percent
+from imdb_rnn.report.fmt import Markup, code, join_and, percent
 from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.report.sections.seeds import accuracies
 from imdb_rnn.stats.experiments import comparison
@@ -35,7 +35,7 @@ def _recipes(d: ReportData) -> list[dict[str, Any]]:
 
 
 def _changes_text(changes: list[tuple[str, Any, Any]]) -> str:
-    return "; ".join(f"`{key}` {a} → {b}" for key, a, b in changes) if changes else "no setting: other seeds only"
+    return Markup("; ".join(f"{code(key)} {code(a)} → {code(b)}" for key, a, b in changes)) if changes else "no setting: other seeds only"
 
 
 def context(d: ReportData) -> dict[str, Any] | None:
