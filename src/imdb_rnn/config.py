@@ -124,6 +124,11 @@ def _printable(text: str) -> str:
 PrintedText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 
 
+def printable(text: str) -> str:
+    """``text`` if the report can print it as it is (see :data:`PrintedText`); ValueError naming the problem otherwise."""
+    return _printable(text)
+
+
 class ModelParams(_Section):
     class_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="class name print(model) shows")
     title: PrintedText = Field(description="name in the report")
