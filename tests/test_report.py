@@ -6,6 +6,8 @@ import copy
 import dataclasses
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ import fake_results
 from conftest import load_script
 from fake_results import ARCHS, AUTHOR, GRU, STRUCTURES, make_tree, params_yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 HEADINGS = [
     "# Assignment2 Report",
     "## (COMP-5900V 2021 Winter)",
@@ -362,3 +365,91 @@ def test_the_stage_writes_exactly_the_files_the_registry_declares(rendered: tupl
     assert (out / "params.yaml").read_bytes() == rendered[0].params.read_bytes()
     assert "<td>2-level bi-LSTM</td><td>bilstm2</td><td>1,446,400</td><td>84.38</td>" in (out / "tables" / "table1.html").read_text()
     assert {a.path for a in registry.shown()} == {f"figures/{s.name}.png" for s in registry.figures()} | {t.path for t in registry.TABLES}
+
+
+# ------------------------------------------------------------------------------- the PDF
+
+HAS_LATEX = shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+NEEDS_PDF_TOOLS = pytest.mark.skipif(
+    not (HAS_LATEX and shutil.which("pdftotext")),
+    reason="needs LaTeX and pdftotext (apt-get install --no-install-recommends "
+    "texlive-latex-base texlive-latex-recommended lmodern latexmk poppler-utils)",
+)
+A4_WIDTH = 595.276  # points
+MARGIN = 2.5 / 2.54 * 72  # geometry's margin=2.5cm
+
+
+def word_boxes(pdf: Path) -> list[tuple[int, float, float, str]]:
+    """(page, xMin, xMax, word) of every word ``pdftotext -bbox`` finds."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    boxes = []
+    for number, page in enumerate(html.split("<page ")[1:], start=1):
+        for x0, x1, word in re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', page):
+            boxes.append((number, float(x0), float(x1), word))
+    return boxes
+
+
+def outside_text_block(pdf: Path) -> list[tuple[int, float, float, str]]:
+    return [b for b in word_boxes(pdf) if b[1] < MARGIN - 1 or b[2] > A4_WIDTH - MARGIN + 1]
+
+
+@NEEDS_PDF_TOOLS
+def test_no_word_of_the_typeset_report_leaves_the_text_block(tmp_path: Path, verification: dict) -> None:
+    # the widest case the fixtures make: five architectures and an appendix experiment
+    from imdb_rnn.report.pdf import build_pdf
+    from imdb_rnn.stats.export import export_experiment
+
+    (tmp_path / "base").mkdir()
+    archs = (*ARCHS, GRU)
+    inputs = make_tree(tmp_path / "base", verification, archs=archs)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    make_tree(workspace, verification, archs=archs)
+    (workspace / "params.yaml").write_text(params_yaml(archs=archs).replace("lr: 0.001}", "lr: 0.001, clip_norm: 5.0}"))
+    export_experiment(workspace, tmp_path / "experiments" / "clip-5-all-architectures", baseline=inputs.params, question="Does clipping at 5 help?")
+    out = tmp_path / "report"
+    write_report(dataclasses.replace(inputs, experiments=tmp_path / "experiments"), out)
+    pdf, typeset = build_pdf(out / "report.tex", tmp_path / "report.pdf")
+    assert typeset
+    assert outside_text_block(pdf) == []
+    # a table's note stays on its table's page
+    boxes = word_boxes(pdf)
+    page_of = {word: page for page, _, _, word in boxes}
+    caption = next(page for page, _, _, word in boxes if word == "Results")
+    note = next(page for page, _, _, word in boxes if word == "*original*:" or word == "original:")
+    assert caption == note and page_of
+
+
+def test_the_check_finds_a_word_past_the_margin(tmp_path: Path) -> None:
+    if not (HAS_LATEX and shutil.which("pdftotext")):
+        pytest.skip("needs LaTeX and pdftotext")
+    wide = tmp_path / "wide.tex"
+    wide.write_text(
+        "\\documentclass[11pt,a4paper]{article}\\usepackage[margin=2.5cm]{geometry}\\begin{document}\n"
+        "\\begin{tabular}{llllllll}" + " & ".join(["overflowingcell"] * 8) + "\\end{tabular}\n\\end{document}\n"
+    )
+    from imdb_rnn.report.pdf import build_pdf
+
+    pdf, _ = build_pdf(wide, tmp_path / "wide.pdf")
+    assert any(word == "overflowingcell" for _, _, _, word in outside_text_block(pdf))
+
+
+def test_the_published_report_fits_its_pages() -> None:
+    pdf = ROOT / "report" / "report.pdf"
+    if not shutil.which("pdftotext"):
+        pytest.skip("needs pdftotext (poppler-utils)")
+    producer = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    if "pdfTeX" not in producer:
+        pytest.skip("report/report.pdf is the plain-text PDF (LaTeX was not installed where it was built)")
+    assert outside_text_block(pdf) == []
+
+
+def test_plain_pdf_says_on_page_one_what_the_reader_misses(rendered: tuple[ReportInputs, Path], tmp_path: Path) -> None:
+    from imdb_rnn.report.pdf import PLAIN_BANNER, plain
+
+    pdf = plain(rendered[1] / "report.md", tmp_path / "plain.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftotext"):
+        first = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "formulas of Part 2 appear as LaTeX source" in " ".join(first.split())
+    assert "install texlive-latex-base" in PLAIN_BANNER

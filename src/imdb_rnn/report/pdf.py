@@ -30,7 +30,11 @@ LATEX_MISSING = (
     f"for that, install {LATEX_PACKAGES} (Debian/Ubuntu, --no-install-recommends is enough) and rerun this stage"
 )
 LATEX_TIMEOUT_S = 300
-PLAIN_BANNER = "Set as plain text: LaTeX was not installed where this PDF was built (see report.tex for the typeset report)."
+PLAIN_BANNER = (
+    "Set as plain text: LaTeX was not installed where this PDF was built. What you miss here: the formulas of Part 2 "
+    "appear as LaTeX source ($$...$$), the tables as Markdown, and the figures each on a page of their own. The typeset "
+    f"report is report.tex; to build it as a PDF, install {LATEX_PACKAGES} and rerun the pdf stage."
+)
 # A4 in inches, and a monospace text block that fits it at 7.5 pt.
 _PAGE = (8.27, 11.69)
 _COLUMNS, _LINES = 100, 84
@@ -87,7 +91,7 @@ def plain(markdown: Path, out: Path) -> Path:
     from matplotlib.figure import Figure
     from matplotlib.image import imread
 
-    pages: list[list[str] | tuple[str, Path]] = [[PLAIN_BANNER, ""]]
+    pages: list[list[str] | tuple[str, Path]] = [[*textwrap.wrap(PLAIN_BANNER, _COLUMNS), ""]]
     for line in markdown.read_text(encoding="utf-8").splitlines():
         figure = _FIGURE_LINE.match(line)
         if figure:
