@@ -1,4 +1,8 @@
-"""params.yaml: the project's file validates; every kind of mistake is one line naming the key."""
+"""params: the published run recorded the full recipe; every kind of mistake is one line naming the key.
+
+These read the tests' own params (tests/params/recipe.yaml) and the published run's record
+(dvc.lock as committed), never the project's params.yaml, which is the user's to edit.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,31 @@ import copy
 import pytest
 import yaml
 
+from imdb_rnn.checks.published import published_record
+from imdb_rnn.checks.verify import published_params
 from imdb_rnn.config import OFFICIAL_SHA256, OFFICIAL_URL, load_params, parse_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.params_edit import set_params
 
-from conftest import ROOT
+from conftest import ROOT, TEST_PARAMS
 
-RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+RAW = yaml.safe_load(TEST_PARAMS.read_text(encoding="utf-8"))
 
 
-def test_project_params_are_the_full_recipe():
-    params = load_params(ROOT / "params.yaml")
-    assert params.data.url == OFFICIAL_URL and params.data.sha256 == OFFICIAL_SHA256
+def test_the_published_run_used_the_full_recipe_the_tests_use():
+    """The params the published run recorded (dvc.lock's report stage holds the whole file, as
+    committed) are the original report's recipe, and the tests' params are that recipe with the
+    official archive (the run used a local copy of it)."""
+    params = published_params(published_record(ROOT).lock)
     assert params.data.limit is None and params.data.vocab_size == 25000
     assert params.train.archs == ["bilstm2", "birnn2", "birnn1", "rnn1"]
     assert (params.train.epochs, params.train.batch_size, params.train.lr) == (5, 64, 1e-3)
     assert params.train.all_seeds[0] == params.train.seed
     assert [params.models[a].class_name for a in params.train.archs] == ["MyRNN", "biRNN_2", "biRNN_1", "RNN_1"]
+    recipe = load_params(TEST_PARAMS)
+    assert recipe.data.url == OFFICIAL_URL and recipe.data.sha256 == OFFICIAL_SHA256
+    archive = {"data": {"url", "sha256"}}
+    assert recipe.model_dump(exclude=archive) == params.model_dump(exclude=archive)
 
 
 def _error(mutate) -> str:
@@ -99,7 +111,7 @@ def test_a_params_file_that_is_not_utf8_or_a_folder_is_one_line(tmp_path):
 
 def test_a_key_written_twice_is_refused_in_one_line(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text((ROOT / "params.yaml").read_text() + "numerics:\n  cpu: native\n")
+    path.write_text(TEST_PARAMS.read_text() + "numerics:\n  cpu: native\n")
     with pytest.raises(UserError, match=r"params.yaml: duplicate key 'numerics' at line \d+; keep one of the two"):
         load_params(path)
     with pytest.raises(UserError, match=r"params.yaml: duplicate key 'numerics' at line \d+; keep one of the two"):
@@ -119,7 +131,7 @@ def test_not_a_mapping_and_bad_yaml(tmp_path):
 
 def test_set_params_keeps_comments_and_refuses_bad_values(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text((ROOT / "params.yaml").read_text())
+    path.write_text(TEST_PARAMS.read_text())
     params = set_params(path, {"data.limit": "500", "train.seeds": "[1234, 7]"})
     assert params.data.limit == 500 and params.train.all_seeds == [1234, 7]
     text = path.read_text()

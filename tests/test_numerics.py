@@ -29,7 +29,7 @@ from imdb_rnn.fingerprint import state_fingerprint
 from imdb_rnn.numerics import KNOBS, PINS, PinError, numeric_settings, pin, pin_from_argv, read_setting
 from imdb_rnn.train.models import build_model
 
-from conftest import ROOT
+from conftest import ROOT, TEST_PARAMS
 
 FINGERPRINTS = Path(__file__).parent / "data" / "pinned_fingerprints.json"
 UPDATE = os.environ.get("IMDB_RNN_UPDATE_FINGERPRINTS") == "1"
@@ -99,7 +99,7 @@ def test_every_stage_program_pins_before_numpy_and_torch_load(script, tmp_path):
     imported torch first would raise PinError here)."""
     clean = {key: value for key, value in os.environ.items() if key not in KNOBS or key == "OPENBLAS_L2_SIZE"}
     params = tmp_path / "params.yaml"
-    params.write_text((ROOT / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    params.write_text(TEST_PARAMS.read_text(encoding="utf-8"), encoding="utf-8")
     probe = (
         "import json, os, runpy, sys; "
         f"sys.argv = [{script!r}, '--params', {str(params)!r}]; "
@@ -116,9 +116,9 @@ def test_every_stage_program_pins_before_numpy_and_torch_load(script, tmp_path):
 
 
 def _training_fingerprints() -> dict[str, str]:
-    """Three Adam steps of every architecture of params.yaml (full size, dropout on) on
+    """Three Adam steps of every architecture of the tests' params (full size, dropout on) on
     seeded batches of 16 reviews × 40 tokens, one thread."""
-    params = load_params(ROOT / "params.yaml")
+    params = load_params(TEST_PARAMS)
     torch.set_num_threads(1)
     found = {}
     for arch, model_params in params.models.items():

@@ -11,9 +11,9 @@ from imdb_rnn.checks.preflight import CHECKS, preflight
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError, run_cli
 
-from conftest import ROOT, load_script
+from conftest import TEST_PARAMS, load_script
 
-PARAMS = load_params(ROOT / "params.yaml")
+PARAMS = load_params(TEST_PARAMS)
 
 
 def _with(**sections):
@@ -24,7 +24,7 @@ def test_the_project_params_pass_and_the_record_does_not_depend_on_them(tmp_path
     assert preflight(PARAMS) == {"passed": CHECKS}
     assert preflight(_with(train={"lr": 0.5, "seeds": [7]})) == {"passed": CHECKS}  # no retraining when it reruns
     out = tmp_path / "preflight.json"
-    assert run_cli(load_script("preflight").main, ["--params", str(ROOT / "params.yaml"), "--out", str(out)]) == 0
+    assert run_cli(load_script("preflight").main, ["--params", str(TEST_PARAMS), "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == {"passed": CHECKS}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, TEST_PARAMS
 
 pytestmark = pytest.mark.slow
 # The block's example: a copy of the official archive saved by hand, and that archive's sha256.
@@ -40,6 +40,7 @@ def fresh_copy(dest: Path) -> Path:
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    shutil.copy2(TEST_PARAMS, dest / "params.yaml")  # a clone's params, not this checkout's user's
     for command in (
         ["git", "init", "-q"],
         ["git", "add", "-A"],
