@@ -453,3 +453,45 @@ def test_plain_pdf_says_on_page_one_what_the_reader_misses(rendered: tuple[Repor
         first = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "formulas of Part 2 appear as LaTeX source" in " ".join(first.split())
     assert "install texlive-latex-base" in PLAIN_BANNER
+
+
+def test_every_section_module_names_its_template_as_a_resource() -> None:
+    for module in registry.SECTIONS:
+        name = module.__name__.rsplit(".", 1)[1]
+        assert module.RESOURCES == (f"{name}.j2",), name
+        assert (Path(module.__file__).parent / f"{name}.j2").is_file(), name
+
+
+def test_a_new_section_with_one_figure_needs_its_module_its_template_and_a_line_in_the_registry(
+    rendered: tuple[ReportInputs, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from imdb_rnn.report import build
+    from imdb_rnn.report.document import Figure, FigureSpec
+
+    # the module: its title, level, figure and context (what sections/<name>.py would hold)
+    module = types.ModuleType("imdb_rnn.report.sections.calibration")
+    module.TITLE, module.LEVEL, module.RESOURCES = "Calibration", 3, ("calibration.j2",)
+    module.FIGURES = (FigureSpec("calibration", "Predicted against observed positive rate."),)
+    module.context = lambda d: {"n": len(d.archs), "figures": {"calibration": Figure("calibration", "Calibration of every model.")}}
+    drawn = []
+    module.draw = lambda d, name, targets: drawn.extend([name, *targets]) or [Path(t).write_bytes(b"figure") for t in targets]
+    # its template, beside the others
+    templates = tmp_path / "sections"
+    shutil.copytree(build.SECTIONS_FOLDER, templates, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (templates / "calibration.j2").write_text("{{ ref.figure.calibration }} shows all {{ c.n }} models.\n\n::: figure calibration\n")
+    monkeypatch.setattr(build, "SECTIONS_FOLDER", templates)
+    # one line in the registry: after the learning curves
+    sections = list(registry.SECTIONS)
+    sections.insert(sections.index(next(s for s in sections if s.__name__.endswith(".curves"))) + 1, module)
+    monkeypatch.setattr(registry, "SECTIONS", tuple(sections))
+    monkeypatch.setattr(build, "SECTIONS", tuple(sections))
+    written = write_report(rendered[0], tmp_path / "report")
+    md = written["md"].read_text(encoding="utf-8")
+    assert "### 3.3 Calibration\n\nFigure 2 shows all 4 models.\n\n![Figure 2](figures/calibration.png)" in md
+    assert "### 3.4 Gradient flow" in md and "Figure 3: Mean" in md  # everything after it renumbered
+    assert drawn[0] == "calibration" and (tmp_path / "report" / "figures" / "calibration.pdf").is_file()
+    # and the pipeline learns its outputs from the registry: dvc.yaml's report outs and pdf deps, Snakemake's report()
+    assert "figures/calibration.png" in registry.report_files() and "figures/calibration.pdf" in registry.pdf_inputs()
+    assert any(a.path == "figures/calibration.png" and a.caption.startswith("Predicted") for a in registry.shown())

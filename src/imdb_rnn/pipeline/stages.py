@@ -258,6 +258,7 @@ STAGES: tuple[Stage, ...] = (
         args=(
             ("--params", PARAMS),
             ("--checkpoint", PRIMARY_CHECKPOINT),
+            ("--arch", "{arch}"),
             ("--data", f"{PREPARED}/valid.npz"),
             ("--out", f"{DIAGNOSTICS}/{{arch}}.json"),
         ),

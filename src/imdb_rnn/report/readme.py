@@ -6,8 +6,9 @@
 The block sits between :data:`BEGIN` and :data:`END` in README.md. Everything in it comes from
 ``report/params.yaml`` (the params the published runs used), ``results/summary.json``, each run's
 ``results/runs/<arch>/seed<k>/metrics.json``, ``results/data/stats.json`` and ``report/report.md``
-(its Discussion is copied, so the README and the report cannot disagree). ``make readme`` rewrites
-the block; ``tests/test_results.py`` fails when the committed block is not what these files give.
+(its Discussion is copied, so the README and the report cannot disagree). ``make readme`` (and
+``make generated``) rewrite the block; ``make check-generated`` fails when the committed block is
+not what these files give.
 """
 
 from __future__ import annotations
@@ -24,14 +25,12 @@ from imdb_rnn.config import Params, load_params
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json
 from imdb_rnn.records import METRICS, run_dir
-from imdb_rnn.report.fmt import count, interval_text, join_and, percent, seconds_text
+from imdb_rnn.report.fmt import count, join_and, percent
 from imdb_rnn.report.inputs import ORIGINAL_VALUES
-from imdb_rnn.stats.analysis import t_interval
 
 BEGIN = "<!-- results: begin. Written by `make readme` from results/ and report/; edit those, not this block. -->"
 END = "<!-- results: end -->"
-DISCUSSION = "## 4 Discussion"
-APPENDIX = "## Appendix: experiments beside the baseline"
+DISCUSSION = re.compile(r"^### \d+\.\d+ Discussion$")
 
 
 def _read(path: Path, hint: str) -> str:
@@ -40,20 +39,20 @@ def _read(path: Path, hint: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _section(markdown: str, heading: str, source: Path) -> str:
-    """The body of one ``## `` section of the report (up to the next heading of that level)."""
+def _discussion(markdown: str, source: Path) -> tuple[str, str]:
+    """The Discussion's section number and body (up to the next heading)."""
     lines = markdown.splitlines()
-    if heading not in lines:
-        raise UserError(f"{source} has no '{heading}' section; rerun stage `report` (it needs --runs)")
-    start = lines.index(heading) + 1
-    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "\n".join(lines[start:end]).strip()
+    start = next((i for i, line in enumerate(lines) if DISCUSSION.match(line)), None)
+    if start is None:
+        raise UserError(f"{source} has no Discussion section; rerun stage `report`")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    return lines[start].split()[1], "\n".join(lines[start + 1 : end]).strip()
 
 
 def _rendered_at(markdown: str, source: Path) -> str:
-    match = re.search(r"^\| Rendered at commit \| `([^`]+)`[^|]* \|$", markdown, flags=re.MULTILINE)
+    match = re.search(r"^Rendered .*? at commit `([^`]+)`", markdown, flags=re.MULTILINE)
     if match is None:
-        raise UserError(f"{source} has no 'Rendered at commit' row; rerun stage `report`")
+        raise UserError(f"{source} has no 'Rendered … at commit' line; rerun stage `report`")
     return match.group(1)
 
 
@@ -107,43 +106,23 @@ def _provenance(root: Path, params: Params, runs: Mapping[str, Mapping[int, Mapp
 def _table1(params: Params, summary: Mapping[str, Any], runs: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> str:
     original = yaml.safe_load(ORIGINAL_VALUES.read_text(encoding="utf-8"))
     seeds = params.train.all_seeds
-    seed_list = ", ".join(str(s) for s in seeds)
-    n = len(seeds)
     lines = [
-        f"| architecture | RNN/LSTM params | test acc. (ours, n = {n}) | 95 % interval of the mean | per seed ({seed_list}) "
-        f"| best epoch per seed | original test acc. |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        f"| architecture | RNN/LSTM params | test accuracy, mean ± SD (n = {len(seeds)}) | per seed ({', '.join(map(str, seeds))}) "
+        "| train + validation per run | original |",
+        "|---|--:|--:|--:|--:|--:|",
     ]
-    best = max(params.train.archs, key=lambda a: summary[a]["test_acc_mean"])
     for arch in params.train.archs:
         entry = summary[arch]
         by_seed = [entry["test_acc_by_seed"][str(s)] for s in seeds]
-        mean = f"{percent(entry['test_acc_mean'])} ± {percent(entry['test_acc_std'])} %"
+        spread = f" ± {percent(entry['test_acc_std'])}" if len(seeds) > 1 else ""
+        minutes = sorted({f"{runs[arch][s]['train_seconds'] / 60:.0f}" for s in seeds}, key=float)
         reference = original.get(arch)
         lines.append(
-            f"| {params.models[arch].title} (`{arch}`) | {count(entry['rnn_params'])} | "
-            + (f"**{mean}**" if arch == best else mean)
-            + f" | {interval_text(t_interval(by_seed))} | {', '.join(percent(a) for a in by_seed)} | "
-            f"{', '.join(str(runs[arch][s]['best_epoch']) for s in seeds)} | "
+            f"| {params.models[arch].title} (`{arch}`) | {count(entry['rnn_params'])} | {percent(entry['test_acc_mean'])}{spread} % | "
+            f"{', '.join(percent(a) for a in by_seed)} | {minutes[0] if len(minutes) == 1 else f'{minutes[0]}–{minutes[-1]}'} min | "
             + (f"{reference['test_acc_percent']:.2f} %" if reference else "–")
             + " |"
         )
-    return "\n".join(lines)
-
-
-def _times(params: Params, runs: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> str:
-    lines = [
-        f"| architecture | seed | torch threads | train + validation, {_epochs_text(params.train.epochs)} | train tok/s |",
-        "|---|--:|--:|--:|--:|",
-    ]
-    for arch in params.train.archs:
-        for seed, m in runs[arch].items():
-            threads = sorted(int(t) for t in m.get("thread_seconds") or {}) or [int(m["threads"])]
-            used = str(threads[0]) if threads[0] == threads[-1] else f"{threads[0]}–{threads[-1]}"
-            lines.append(
-                f"| {params.models[arch].title} | {seed} | {used} | {seconds_text(m['train_seconds'])} "
-                f"| {count(round(m['train_tokens_per_second']))} |"
-            )
     return "\n".join(lines)
 
 
@@ -156,33 +135,19 @@ def results_block(root: str | Path) -> str:
     summary = read_json(root / "results" / "summary.json")
     runs = _runs(root, params)
     report_md = _read(root / "report" / "report.md", "run stage `report`")
+    number, discussion = _discussion(report_md, root / "report" / "report.md")
     parts = [
         BEGIN,
         _provenance(root, params, runs, report_md),
         "### Table 1",
-        "Test accuracy: mean ± sample standard deviation over the seeds and the Student-t 95 % interval of "
-        "the mean (`results/summary.json`); each run was tested with the weights of its best-validation epoch "
-        "(`best_epoch` in its `metrics.json`). The report's Tables 2 and 3 add each run's interval over the "
-        "test reviews and paired tests between the models.",
+        "Test accuracy (%) over the seeds (`results/summary.json`), each run tested with the weights of its best-validation "
+        "epoch; time per run from its `metrics.json`, one training job per core on two cores.",
         _table1(params, summary, runs),
-        "### Time per run",
-        "From each run's `metrics.json`. A job's time depends on what ran beside it: publishing runs one "
-        "training job per core, so on two cores each job shared the machine with another "
-        "(README: Publishing a run).",
-        _times(params, runs),
         "### What the runs show",
-        "The report's Discussion (`report/report.md`, section 4), copied here by `make readme`:",
-        _section(report_md, DISCUSSION, root / "report" / "report.md"),
+        f"The report's Discussion (`report/report.pdf`, section {number}), copied here by `make readme`:",
+        discussion,
+        END,
     ]
-    if APPENDIX in report_md.splitlines():  # the ablations, each a table and what it shows
-        appendix = _section(report_md, APPENDIX, root / "report" / "report.md")
-        parts += [
-            "### Experiments beside the baseline",
-            "The report's appendix (`results/experiments/<name>/`, each a finished run of the pipeline with one "
-            "change), copied here by `make readme`:",
-            "\n".join("#" + line if line.startswith("### ") else line for line in appendix.splitlines()),
-        ]
-    parts.append(END)
     return "\n\n".join(parts) + "\n"
 
 

@@ -25,6 +25,7 @@ from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
 
 TITLE = "Appendix: experiments beside the baseline"
 LEVEL = 0
+RESOURCES = ("appendix.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def _spread(values: list[float]) -> str:

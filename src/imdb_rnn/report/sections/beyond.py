@@ -8,6 +8,7 @@ from imdb_rnn.report.inputs import ReportData
 
 TITLE = "Beyond the original"
 LEVEL = 2
+RESOURCES = ("beyond.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def context(d: ReportData) -> dict[str, Any]:

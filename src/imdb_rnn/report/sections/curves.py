@@ -25,6 +25,7 @@ from imdb_rnn.report.inputs import ReportData
 
 TITLE = "Learning curves"
 LEVEL = 3
+RESOURCES = ("curves.j2",)  # its template, read at run time (pipeline.codedeps)
 LN2 = math.log(2)  # the binary cross-entropy of a constant guess: chance
 FIGURES = (
     FigureSpec(

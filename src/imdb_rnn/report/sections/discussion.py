@@ -20,6 +20,7 @@ from imdb_rnn.stats.experiments import comparison
 
 TITLE = "Discussion"
 LEVEL = 3
+RESOURCES = ("discussion.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def _against_original(d: ReportData) -> list[dict[str, Any]]:

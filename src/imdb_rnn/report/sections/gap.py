@@ -20,6 +20,7 @@ from imdb_rnn.stats.experiments import comparison
 
 TITLE = "Why the numbers differ from the original's"
 LEVEL = 3
+RESOURCES = ("gap.j2",)  # its template, read at run time (pipeline.codedeps)
 CHANCE = 0.55  # a run below this test accuracy is at chance level (the original's 49.51 % and 50.73 %)
 
 

@@ -26,6 +26,7 @@ from imdb_rnn.report.sections.curves import families
 
 TITLE = "Gradient flow"
 LEVEL = 3
+RESOURCES = ("gradient_flow.j2",)  # its template, read at run time (pipeline.codedeps)
 FIGURES = (
     FigureSpec(
         "gradient_flow",

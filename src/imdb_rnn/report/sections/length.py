@@ -25,6 +25,7 @@ from imdb_rnn.stats.seeds import paired_over_seeds, t_interval
 
 TITLE = "Accuracy by review length"
 LEVEL = 3
+RESOURCES = ("length.j2",)  # its template, read at run time (pipeline.codedeps)
 FIGURES = (
     FigureSpec("accuracy_by_length", "Test accuracy by review length (quartiles of the test reviews), mean over the seeds, per architecture."),
 )

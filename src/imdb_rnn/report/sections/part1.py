@@ -16,6 +16,7 @@ from imdb_rnn.report.inputs import ReportData
 
 TITLE = "Part 1"
 LEVEL = 2
+RESOURCES = ("part1.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def _embedding(d: ReportData) -> str:

@@ -19,6 +19,7 @@ from imdb_rnn.triplet.problem import GENERIC
 
 TITLE = "Part 2"
 LEVEL = 2
+RESOURCES = ("part2.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def _partial(loss: str, wrt: str) -> TexRaw:

@@ -14,6 +14,7 @@ from imdb_rnn.report.inputs import ReportData
 
 TITLE = "Provenance"
 LEVEL = 0
+RESOURCES = ("provenance.j2",)  # its template, read at run time (pipeline.codedeps)
 
 
 def _date() -> str:

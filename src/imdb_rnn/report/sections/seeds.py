@@ -21,6 +21,7 @@ from imdb_rnn.stats.seeds import SeedComparison, paired_over_seeds, sampling_sd,
 
 TITLE = "Seeds and uncertainty"
 LEVEL = 3
+RESOURCES = ("seeds.j2",)  # its template, read at run time (pipeline.codedeps)
 Z95 = 1.959963984540054
 
 
