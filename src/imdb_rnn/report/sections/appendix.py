@@ -48,11 +48,11 @@ def _selection(d: ReportData, e: Experiment, keys: list[str]) -> dict[str, Any] 
     scores = []
     for c in e.selection:
         by_run = {(arch, int(seed)): float(acc) for arch in d.archs for seed, acc in (c.summary.get(arch) or {}).get("valid_acc_by_seed", {}).items()}
-        setting = ", ".join(f"{key} {_lookup(c.params, key)}" for key in keys)
+        setting = ", ".join(f"{code(key)} {code(_lookup(c.params, key))}" for key in keys)
         scores.append({"setting": setting, "runs": by_run, "ours": all(_lookup(c.params, k) == _lookup(e.params, k) for k in keys)})
     shared = set.intersection(*(set(s["runs"]) for s in scores))
     if not shared:
-        return {"unranked": True, "candidates": join_and([s["setting"] for s in scores])}
+        return {"unranked": True, "candidates": Markup(join_and([s["setting"] for s in scores]))}
     for s in scores:
         s["mean"] = sum(s["runs"][r] for r in shared) / len(shared)
     ranked = sorted(scores, key=lambda s: -s["mean"])
@@ -63,7 +63,7 @@ def _selection(d: ReportData, e: Experiment, keys: list[str]) -> dict[str, Any] 
     reused = chosen is not None and any(run in chosen["runs"] and run[1] in e.accuracy.get(run[0], {}) for run in shared)
     return {
         "unranked": False,
-        "candidates": "; ".join(f"{s['setting']}: {percent(s['mean'])} %" for s in ranked),
+        "candidates": Markup("; ".join(f"{s['setting']}: {percent(s['mean'])} %" for s in ranked)),
         "on": join_and([f"{d.title(a)} seed {s}" for a, s in runs]),
         "n_runs": len(runs),
         "chosen_best": chosen is not None and chosen is ranked[0],
