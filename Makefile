@@ -3,7 +3,9 @@
 #   make test     # installs into .venv, runs the tests
 # Also: make verify (does this machine reproduce the published run?), make readme (README's
 # Results from the published files), make lock, make benchmark, make generated (rewrite every
-# generated file: dvc.yaml, captions, README Results, fingerprints, lock), make check-generated.
+# generated file: dvc.yaml, captions, README Results, fingerprints, lock), make check-generated,
+# make pull (the published run's DVC outputs, from a remote the clone points at), make
+# publish-remote DEST=folder (write that remote, for a maintainer).
 # Knobs: make report CORES=4   make install TORCH="torch==2.13.0"   make install LOCK=no
 
 VENV  ?= .venv
@@ -22,10 +24,10 @@ LOCKFILE := requirements/lock.txt
 
 # The stage programs are called as `python workflow/scripts/…`: run them with the venv's Python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-# make params reads SET from the environment, so no shell ever parses its value.
-export SET
+# make params reads SET from the environment, so no shell ever parses its value; DEST likewise.
+export SET DEST
 
-.PHONY: install params report pdf test verify readme lock generated check-generated benchmark clean
+.PHONY: install params report pdf test verify pull publish-remote readme lock generated check-generated benchmark clean
 
 install: $(STAMP)
 
@@ -61,9 +63,24 @@ pdf: install
 test: install
 	$(PY) -m pytest
 
-# Does this machine reproduce the published run (dvc.lock, results/runs)? Exit 0 only if so.
+# Does this machine reproduce the published run (dvc.lock and results/runs as committed)? Exit 0 only if so.
 verify: install
 	snakemake --cores $(CORES) verify
+
+# After `dvc remote add --local -d published URL`: fetch the published run's DVC outputs, check
+# them against dvc.lock, and mark them up to date for Snakemake too (a clone and a pull write
+# files in an order whose times Snakemake would read as "rerun everything"; DVC has just checked
+# their hashes, so the touch only records what is true).
+pull: install
+	dvc pull
+	@dvc status --quiet || { dvc status; echo "error: the workspace is not what dvc.lock records (listed above): nothing marked up to date for Snakemake; the stages listed rerun" >&2; exit 1; }
+	snakemake --cores 1 --touch --quiet
+
+# Write the committed run's DVC outputs from this cache as a static remote any web server can
+# serve (tools/publish_remote.py), e.g.  make publish-remote DEST=/var/www/imdb-rnn-dvc
+publish-remote: install
+	@test -n "$$DEST" || { echo 'error: name the folder, e.g. make publish-remote DEST=/var/www/imdb-rnn-dvc' >&2; exit 2; }
+	$(PY) tools/publish_remote.py --dest "$$DEST"
 
 # Rewrite README.md's Results block from results/ and report/ (after publishing a run).
 readme: install
