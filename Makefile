@@ -1,6 +1,8 @@
 # Two commands on a fresh machine:
-#   make report   # installs into .venv, runs the whole pipeline, writes report/
+#   make report   # installs into .venv, runs the whole pipeline (params.yaml other than the
+#                 # published recipe: in runs/local/, never over the published results)
 #   make test     # installs into .venv, runs the tests
+# A first look in minutes: make try (a smoke run in runs/try/: 2,000 reviews, 1 epoch, 1 seed).
 # Also: make verify (does this machine reproduce the published run?), make readme (README's
 # Results from the published files), make lock, make benchmark, make generated (rewrite every
 # generated file: dvc.yaml, captions, README Results, fingerprints, lock), make check-generated,
@@ -27,7 +29,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # make params reads SET from the environment, so no shell ever parses its value; DEST likewise.
 export SET DEST
 
-.PHONY: install params report pdf test verify pull publish-remote readme lock generated check-generated benchmark clean
+.PHONY: install params try report pdf test verify pull publish-remote readme lock generated check-generated benchmark clean
 
 install: $(STAMP)
 
@@ -54,8 +56,12 @@ params: install
 	@test -n "$$SET" || { echo 'error: nothing to set; e.g. make params SET="train.epochs=3"' >&2; exit 2; }
 	$(PY) tools/set_params.py --words-from-env SET
 
+# tools/run.py says first where the run goes and why, and ends with the report's path.
+try: install
+	$(PY) tools/run.py try --cores $(CORES)
+
 report: install
-	snakemake --cores $(CORES)
+	$(PY) tools/run.py report --cores $(CORES)
 
 pdf: install
 	snakemake --cores $(CORES) report/report.pdf

@@ -8,6 +8,7 @@ import sys
 
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import UserError
+from imdb_rnn.pipeline.runs import guard
 from imdb_rnn.pipeline.rules import refuse
 from imdb_rnn.pipeline.workspace import Workspace
 
@@ -45,8 +46,16 @@ rule all:
 WORKSPACE = Workspace(".")
 
 
+# A run that writes results/ or report/ in the project's own folder must be the published
+# recipe (imdb_rnn/pipeline/runs.py): other params go to a workspace (make report).
 onstart:
     try:
+        if any(
+            str(path).startswith(("results/", "report/"))
+            for job in workflow.dag.jobs
+            for path in job.output
+        ):
+            guard(".")
         WORKSPACE.take(" ".join(["snakemake", *sys.argv[1:]]))
     except UserError as exc:
         refuse(exc)

@@ -143,3 +143,16 @@ def test_set_params_keeps_comments_and_refuses_bad_values(tmp_path):
     with pytest.raises(UserError, match="train.epochs"):
         set_params(path, {"train.epochs": "0"})
     assert path.read_text() == before
+
+
+def test_new_seeds_without_the_primary_seed_make_the_first_of_them_primary(tmp_path) -> None:
+    # the README's own example of a user's edit: one architecture, another seed, another rate
+    path = tmp_path / "params.yaml"
+    path.write_text(TEST_PARAMS.read_text())
+    overrides = {"train.archs": "[rnn1]", "train.seeds": "[7]", "train.lr": "0.003"}
+    params = set_params(path, overrides)
+    assert (params.train.archs, params.train.seeds, params.train.seed, params.train.lr) == (["rnn1"], [7], 7, 0.003)
+    assert overrides["train.seed"] == "7"  # reported with the rest
+    # a primary seed among the new seeds stays, and one set with them is taken as given
+    assert set_params(path, {"train.seeds": "[5, 7]"}).train.seed == 7
+    assert set_params(path, {"train.seeds": "[5, 8]", "train.seed": "8"}).train.seed == 8

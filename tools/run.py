@@ -3,7 +3,7 @@
     python tools/run.py try               # smoke run in runs/try/: 2,000 reviews per split, 1 epoch, 1 seed
     python tools/run.py report --cores 2  # the published recipe here; any other params.yaml in runs/local/
 
-Says first where the run goes and why (imdb_rnn.workspace), then runs Snakemake there and ends
+Says first where the run goes and why (imdb_rnn.pipeline.runs), then runs Snakemake there and ends
 with the path of the report and the time it took. The exit status is Snakemake's.
 """
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from imdb_rnn.errors import UserError, run_cli
-from imdb_rnn.workspace import announce, check_kind, command, plan, prepare_workspace
+from imdb_rnn.pipeline.runs import announce, check_kind, command, plan, prepare_workspace
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -106,7 +106,9 @@ def _writer() -> Any:
 def set_params(path: str | os.PathLike[str], overrides: dict[str, Any]) -> Params:
     """Set dotted keys in a params file (``{"data.limit": "500"}``) and return the validated result.
 
-    A string value is read by :func:`parse_value`; any other is set as it is.
+    A string value is read by :func:`parse_value`; any other is set as it is. Setting
+    ``train.seeds`` to a list without the primary seed (and not ``train.seed`` with it) makes the
+    first of them the primary seed, and ``overrides`` then holds ``train.seed`` too.
     """
     from ruamel.yaml import YAMLError as RuamelError
 
@@ -130,11 +132,24 @@ def set_params(path: str | os.PathLike[str], overrides: dict[str, Any]) -> Param
         if not isinstance(node, dict):
             raise UserError(f"{key}: '{'.'.join(parents)}' in {path} is a value, not a section")
         node[last] = parse_value(key, value) if isinstance(value, str) else value
+    _follow_seeds(doc, overrides)
     buffer = io.StringIO()
     rt.dump(doc, buffer)
     params = parse_params(read_params_yaml(buffer.getvalue(), str(path)), str(path))
     write_text(path, buffer.getvalue())
     return params
+
+
+def _follow_seeds(doc: Any, overrides: dict[str, Any]) -> None:
+    """New ``train.seeds`` without the primary seed, and no new ``train.seed``: the primary seed
+    becomes the first of them (it must be one of them: its run gives the checkpoint and curves shown)."""
+    train = doc.get("train") if isinstance(doc, dict) else None
+    if "train.seeds" not in overrides or "train.seed" in overrides or not isinstance(train, dict):
+        return
+    seeds = train.get("seeds")
+    if isinstance(seeds, list) and seeds and train.get("seed") not in seeds:
+        train["seed"] = seeds[0]
+        overrides["train.seed"] = str(seeds[0])  # so the caller reports it too
 
 
 def value_at(params: Params, key: str) -> Any:

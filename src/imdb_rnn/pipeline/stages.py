@@ -171,10 +171,12 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "preflight",
         # Snakemake runs the same checks when it loads the workflow, before any job, rather than
-        # as a rule (imdb_rnn.checks.preflight says why); DVC needs the stage to gate training.
+        # as a rule (imdb_rnn.checks.preflight says why); DVC needs the stage to gate every stage
+        # that writes a git-tracked file (training, and the published results: pipeline.runs).
         "refuse a configuration that cannot work before any training job starts",
         args=(("--params", PARAMS), ("--out", PREFLIGHT)),
-        outs=(Out(PREFLIGHT, git=True),),
+        # persist: a refused run keeps the previous record (DVC would delete it before the stage)
+        outs=(Out(PREFLIGHT, git=True, persist=True),),
         params=(WHOLE_FILE,),
         snakemake_rule=False,
     ),
@@ -191,6 +193,7 @@ STAGES: tuple[Stage, ...] = (
         args=(("--params", PARAMS), ("--archive", ARCHIVE), ("--out", PREPARED), ("--stats", DATA_STATS)),
         deps=(ARCHIVE,),
         # Files, not a folder output: make verify compares each file's md5 with the lock.
+        dvc_only_deps=(PREFLIGHT,),
         outs=(*(Out(path) for path in PREPARED_FILES), Out(DATA_STATS, git=True)),
         params=("data.limit", "data.seed", "data.valid_fraction", "data.vocab_size"),
     ),
@@ -199,6 +202,7 @@ STAGES: tuple[Stage, ...] = (
         "the embedding's starting point (word2vec, GloVe or random)",
         args=(("--params", PARAMS), ("--data", PREPARED), ("--out", EMBEDDING), ("--stats", EMBEDDING_STATS)),
         deps=(Many(PREPARED, PREPARED_FILES),),
+        dvc_only_deps=(PREFLIGHT,),
         outs=(Out(EMBEDDING), Out(EMBEDDING_STATS, git=True)),
         params=("embedding", "numerics"),
     ),
@@ -249,6 +253,7 @@ STAGES: tuple[Stage, ...] = (
         "derive Part 2's triplet-loss gradients and verify them",
         args=(("--params", PARAMS), ("--problem", TRIPLET_PROBLEM), ("--out", VERIFICATION)),
         deps=(TRIPLET_PROBLEM,),
+        dvc_only_deps=(PREFLIGHT,),
         outs=(Out(VERIFICATION, git=True),),
         params=("numerics",),
     ),
@@ -263,6 +268,7 @@ STAGES: tuple[Stage, ...] = (
             ("--out", f"{DIAGNOSTICS}/{{arch}}.json"),
         ),
         deps=(PRIMARY_CHECKPOINT, Many(PREPARED, (f"{PREPARED}/valid.npz",))),
+        dvc_only_deps=(PREFLIGHT,),
         outs=(Out(f"{DIAGNOSTICS}/{{arch}}.json", git=True),),
         params=("numerics",),
         expand=PER_ARCH,
@@ -272,6 +278,7 @@ STAGES: tuple[Stage, ...] = (
         "every run's results per architecture: mean and spread over the seeds, the primary seed's files",
         args=(("--params", PARAMS), ("--runs", RUNS), ("--out", RESULTS)),
         deps=(Many(RUNS, tuple(f"{RUN}/{name}" for name in ("metrics.json", "history.csv", "model.txt"))),),
+        dvc_only_deps=(PREFLIGHT,),
         outs=(
             Out(SUMMARY, git=True),
             Out(ACCURACY, git=True),
@@ -306,6 +313,7 @@ STAGES: tuple[Stage, ...] = (
             Many(RUNS, tuple(f"{RUN}/{name}" for name in ("metrics.json", "history.csv", "predictions.csv.gz"))),
             Many(EXPERIMENTS, (f"{EXPERIMENTS}/*/summary.json",)),
         ),
+        dvc_only_deps=(PREFLIGHT,),
         outs=tuple(Out(_report(name), git=True, persist=True) for name in registry.report_files()),
         params=(WHOLE_FILE,),  # the report prints the params' hash
     ),
@@ -314,6 +322,7 @@ STAGES: tuple[Stage, ...] = (
         "the report as a PDF: typeset by LaTeX where installed, else set plain",
         args=(("--tex", _report("report.tex")), ("--markdown", _report("report.md")), ("--out", PDF)),
         deps=tuple(_report(name) for name in registry.pdf_inputs()),
+        dvc_only_deps=(PREFLIGHT,),
         outs=(Out(PDF, git=True, persist=True),),
     ),
 )

@@ -1,6 +1,6 @@
 """Runs that keep the published results apart: a smoke run, and any run of params other than the published ones.
 
-    from imdb_rnn.workspace import plan
+    from imdb_rnn.pipeline.runs import plan
     run = plan("try", project=Path("."))      # runs/try/: 2,000 reviews per split, 1 epoch, 1 seed
     run = plan("report", project=Path("."))   # in place for the published recipe, else runs/local/
 
@@ -16,6 +16,14 @@ reused (linked), not fetched again.
 "Published recipe" means every params key as the published report recorded it
 (``report/params.yaml`` as committed), apart from where the archive is read from
 (``data.url``, ``data.sha256``: the same reviews under another name).
+
+Both tools run :func:`guard` before they write (Snakemake when a run starts, DVC in its
+``preflight`` stage, which every stage that writes a git-tracked file waits for): in the
+project's own folder, a run of params other than the published recipe is refused in one line
+that says where to run it instead. A copy of the project (a workspace under runs/, a DVC
+experiment's temporary folder, a scratch clone with its own report/) is not the published
+record and runs freely; ``IMDB_RNN_REPLACE_PUBLISHED=1`` replaces the published results on
+purpose (a maintainer publishing a new run).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from imdb_rnn.errors import UserError
 from imdb_rnn.params_edit import set_params
 
 WORKSPACES = "runs"
+REPLACE = "IMDB_RNN_REPLACE_PUBLISHED"
 # What a workspace needs to run the pipeline: the workflow, the package it imports (the stage
 # table lists src/ files as code inputs) and the cluster profiles.
 PIPELINE = ("Snakefile", "workflow", "src", "profiles")
@@ -169,3 +178,26 @@ def check_kind(kind: str) -> str:
     if kind not in ("try", "report"):
         raise UserError(f"unknown run {kind!r}: use try or report")
     return kind
+
+
+def _git_toplevel(folder: Path) -> Path | None:
+    done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, check=False)
+    return Path(done.stdout.strip()).resolve() if done.returncode == 0 else None
+
+
+def guard(folder: str | os.PathLike[str] = ".") -> None:
+    """Refuse (UserError) a run that would replace the published results with other params' (see the module docstring)."""
+    folder = Path(folder).resolve()
+    if os.environ.get(REPLACE) == "1" or _git_toplevel(folder) != folder or "exps" in folder.parts and ".dvc" in folder.parts:
+        return
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", PUBLISHED_PARAMS], cwd=folder, capture_output=True, check=False)
+    if tracked.returncode != 0:
+        return  # no published run is committed here
+    differences = recipe_differences(folder)
+    if differences:
+        shown = "; ".join(differences[:2]) + (f"; and {len(differences) - 2} more" if len(differences) > 2 else "")
+        raise UserError(
+            f"params.yaml differs from the published recipe ({shown}): a run here would replace the published results in "
+            f"results/ and report/; run `make report` (it runs in runs/local/), or `dvc exp run --temp`, or set {REPLACE}=1 "
+            "to replace them on purpose (`git checkout -- results report dvc.lock` brings them back)"
+        )
