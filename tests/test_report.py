@@ -342,6 +342,10 @@ def test_one_seed_and_a_data_limit(tmp_path: Path, verification: dict) -> None:
     assert "Test accuracy of one run (seed 1234); the spread over seeds is not measured." in md
     assert "± 0.00" not in md
     assert "a sample of 200 reviews per archive split (`data.limit`)" in flat(md)
+    stats["vocab"]["size"] = 1502
+    inputs.data_stats.write_text(json.dumps(stats))
+    small, _, _ = render(load_report_data(inputs))
+    assert "all 1,500 distinct training tokens (fewer than the cap of 25,000) plus `<unk>` and `<pad>`, 1,502 in all" in flat(small)
     assert "Data: a sample of 800 of the archive's 100,000 reviews (data.limit 200 per split)" in flat(md)
     assert "With one seed per model no ordering can be settled" in flat(md)
 

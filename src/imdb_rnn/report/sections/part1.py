@@ -39,6 +39,14 @@ def _embedding(d: ReportData) -> str:
     return f"random, N(0, 1) as torch.nn.Embedding starts ({stats['dim']}-d), no pretrained vectors"
 
 
+def _vocabulary(vocab: dict[str, Any]) -> str:
+    """Which training tokens the vocabulary kept: the most frequent up to the cap, or all of them on a small sample."""
+    words = vocab["size"] - len(vocab["specials"])
+    if words >= vocab["max_size"]:
+        return f"the {count(vocab['max_size'])} most frequent training tokens"
+    return f"all {count(words)} distinct training tokens (fewer than the cap of {count(vocab['max_size'])})"
+
+
 def _choices(d: ReportData) -> list[dict[str, str]]:
     """Every choice the original does not state, with the value used and the reason for it."""
     p, stats = d.params, d.data_stats
@@ -66,9 +74,8 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
         },
         {
             "what": "Tokens and vocabulary",
-            "value": f"lower-cased words and punctuation; the {count(stats['vocab']['max_size'])} most frequent training tokens plus "
-            f"`<unk>` and `<pad>`, {count(stats['vocab']['size'])} in all; {100 * splits['test']['oov_rate']:.2f} % of test tokens "
-            "are outside it",
+            "value": f"lower-cased words and punctuation; {_vocabulary(stats['vocab'])} plus `<unk>` and `<pad>`, "
+            f"{count(stats['vocab']['size'])} in all; {100 * splits['test']['oov_rate']:.2f} % of test tokens are outside it",
             "why": "the original's printouts show an embedding of 25,002 rows; its tokenizer (torchtext's) no longer runs",
         },
         {
