@@ -13,7 +13,7 @@ import pytest
 
 from imdb_rnn.params_edit import set_params
 
-from test_workflow import env, project_copy, run
+from test_workflow import env, project_copy, run, run_queue
 
 pytestmark = pytest.mark.slow
 
@@ -101,11 +101,5 @@ def test_a_queued_experiment_downloads_a_data_url_relative_to_the_project(tmp_pa
     set_params(project / "params.yaml", {"data.url": "../shared/aclImdb_tiny.tar.gz"})  # as the README's local-archive block
     run(["git", "commit", "-qam", "local archive"], project)
     run(["dvc", "exp", "run", "--queue", "download"], project)
-    run(["dvc", "queue", "start", "-j", "1"], project)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], project).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
+    status = run_queue(project)
     assert status.count("Success") == 1, status

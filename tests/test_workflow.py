@@ -39,6 +39,18 @@ def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+def run_queue(project: Path, seconds: float = 300) -> str:
+    """Run the queued DVC experiments of ``project`` one at a time; their ``dvc queue status`` once none waits or runs."""
+    run(["dvc", "queue", "start", "-j", "1"], project)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], project).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(2)
+    return status
+
+
 def project_copy(dest: Path, archive: Path, sha: str) -> Path:
     dest.mkdir()
     for name in PROJECT_FILES:
@@ -206,13 +218,7 @@ def test_dvc_queue_runs_a_small_sweep(built):
     run(["git", "commit", "-qm", "before the sweep", "--allow-empty"], dvc)
     for lr in ("0.003", "0.03"):
         run(["dvc", "exp", "run", "--queue", "-S", f"train.lr={lr}"], dvc)
-    run(["dvc", "queue", "start", "-j", "1"], dvc)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], dvc).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
+    status = run_queue(dvc)
     assert status.count("Success") == 2, status
     shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
     rates = {exp["revs"][0]["data"]["params"]["params.yaml"]["data"]["train"]["lr"] for commit in shown for exp in (commit.get("experiments") or [])}
