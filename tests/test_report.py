@@ -499,3 +499,14 @@ def test_a_new_section_with_one_figure_needs_its_module_its_template_and_a_line_
     # and the pipeline learns its outputs from the registry: dvc.yaml's report outs and pdf deps, Snakemake's report()
     assert "figures/calibration.png" in registry.report_files() and "figures/calibration.pdf" in registry.pdf_inputs()
     assert any(a.path == "figures/calibration.png" and a.caption.startswith("Predicted") for a in registry.shown())
+
+
+def test_a_report_of_one_architecture_has_no_empty_table_and_counts_right(tmp_path: Path, verification: dict) -> None:
+    inputs = make_tree(tmp_path, verification, archs=("rnn1",))
+    md, tex, _ = render(load_report_data(inputs))
+    assert "**This** part includes 1 architecture: RNN." in md
+    assert "| A − B |" not in md  # no comparison table without a pair
+    assert "**Which model is better**" not in md
+    for block in md.split("\n\n"):  # every table has rows
+        if block.startswith("|"):
+            assert len(block.splitlines()) >= 3, block
