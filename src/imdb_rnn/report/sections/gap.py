@@ -62,7 +62,9 @@ def context(d: ReportData) -> dict[str, Any] | None:
                 count = sum(v > original[arch] for v in values)
                 above.append(f"{d.title(arch)}: {count} of {len(values)}")
         if below:
-            reproduce.append(r["name"])
+            # the original's pattern is chance for those models only: the others at chance too is another pattern
+            also = [d.title(a) for a in others if any(v < CHANCE for v in r["runs"].get(a, {}).values())]
+            reproduce.append({"name": r["name"], "also": join_and(also) if also else None})
         rows.append([data(r["name"]), data(_changes_text(r["changes"])), data("; ".join(cells) or "–"), data("; ".join(above) or "–")])
     table = Table(
         ["recipe", "what it changes", "original's chance-level models: runs below 55 %", "other models: runs above the original"],
@@ -78,7 +80,7 @@ def context(d: ReportData) -> dict[str, Any] | None:
         "lowest": percent(min(v for a in chance for v in accuracies(d, a).values())) if chance else None,
         "n_experiments": len(recipes) - 1,
         "questions": [{"name": r["name"], "question": r["question"]} for r in recipes[1:] if r["question"]],
-        "reproduce": join_and(reproduce) if reproduce else None,
+        "reproduce": reproduce,
         "first_other": {"title": d.title(lstm), "original": percent(original[lstm])} if lstm else None,
         "not_comparable": [e.name for e in d.experiments if e.name not in {r["name"] for r in recipes}],
         "tables": {"gap": table},
