@@ -214,6 +214,8 @@ def test_a_published_answer_that_disagrees_is_marked(rendered: tuple[ReportInput
 def test_every_run_and_every_pair_is_answered_over_seeds(md: str) -> None:
     seeds = section(md, "### 3.1 Seeds and uncertainty")
     assert "| 2-level bi-LSTM | 87.50 (3), 81.25 (2) | 84.38 ± 4.42 | [44.67, 124.08] |" in seeds
+    # fixture spreads: bi-RNN 43.75–56.25 and 2-level bi-RNN 50.00–62.50 (12.50 points), the others 6.25
+    assert "The 2-level bi-RNN's runs span 50.00–62.50 % (12.50 points) from one seed to another; the 2-level bi-LSTM's" in flat(seeds)
     # bi-LSTM − bi-RNN on seeds 1234 and 7: +31.25 and +37.50 points; wins 2 of 2; t(1) interval wide
     assert "| 2-level bi-LSTM − bi-RNN | +31.25, +37.50 | 2/2 | +34.38 [−5.33, +74.08] | not settled |" in seeds
     # the fixture's 2-level bi-RNN and RNN swap places between seeds: a sign change

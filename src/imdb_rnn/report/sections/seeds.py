@@ -138,11 +138,27 @@ def spread_text(d: ReportData) -> dict[str, Any]:
     }
 
 
+def _ranges(d: ReportData) -> dict[str, Any] | None:
+    """The widest and the narrowest spread of test accuracy over seeds (lowest to highest run)."""
+    spans = {arch: (min(acc.values()), max(acc.values())) for arch in d.archs if len(acc := accuracies(d, arch)) > 1}
+    if not spans:
+        return None
+    widest = max(spans, key=lambda a: spans[a][1] - spans[a][0])
+    narrowest = min(spans, key=lambda a: spans[a][1] - spans[a][0])
+
+    def text(arch: str) -> dict[str, str]:
+        low, high = spans[arch]
+        return {"title": d.title(arch), "low": percent(low), "high": percent(high), "width": f"{100 * (high - low):.2f}"}
+
+    return {"widest": text(widest), "narrowest": text(narrowest) if narrowest != widest else None}
+
+
 def context(d: ReportData) -> dict[str, Any]:
     pairs = comparisons(d)
     return {
         "tables": {"runs": _runs_table(d), "pairs": _pairs_table(d, pairs)} if pairs else {"runs": _runs_table(d)},
         "spread": spread_text(d),
+        "ranges": _ranges(d),
         "settled": settled_sentence(d, pairs),
         "has_pairs": bool(pairs),
         "n": max(len(by_seed) for by_seed in d.runs.values()),
