@@ -34,7 +34,8 @@ import yaml
 from imdb_rnn.config import parse_params, printable
 from imdb_rnn.errors import UserError
 from imdb_rnn.fileio import read_json
-from imdb_rnn.records import METRICS, PREDICTIONS, read_predictions
+from imdb_rnn.records import HISTORY, METRICS, PREDICTIONS, read_predictions
+from imdb_rnn.stats.analysis import read_history_csv
 from imdb_rnn.stats.seeds import paired_over_seeds
 
 PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -70,6 +71,9 @@ class Experiment:
     baseline_params: dict[str, Any] | None = None  # None: an export from before the record
     data_stats: dict[str, Any] | None = None
     selection: tuple[Candidate, ...] = ()
+    # arch -> seed -> (validation accuracy per epoch, the epoch whose weights were tested)
+    epochs: dict[str, dict[int, tuple[tuple[float, ...], int]]] = field(default_factory=dict)
+    test_loss: dict[str, dict[int, float]] = field(default_factory=dict)  # arch -> seed -> mean test loss
 
 
 def _read_yaml(path: Path) -> Any:
@@ -102,6 +106,8 @@ def load_experiments(folder: str | os.PathLike[str] | None, archs: list[str]) ->
 def load_experiment(folder: Path, archs: list[str]) -> Experiment:
     summary, params = _summary_and_params(folder)
     accuracy: dict[str, dict[int, float]] = {}
+    epochs: dict[str, dict[int, tuple[tuple[float, ...], int]]] = {}
+    test_loss: dict[str, dict[int, float]] = {}
     for arch in archs:
         for seed in summary.get(arch, {}).get("seeds", []):
             run = folder / "runs" / arch / f"seed{seed}"
@@ -111,6 +117,11 @@ def load_experiment(folder: Path, archs: list[str]) -> Experiment:
             if (run / PREDICTIONS).is_file() and read_predictions(run / PREDICTIONS).accuracy != metrics["test_acc"]:
                 raise UserError(f"{run}: predictions and metrics disagree on the test accuracy; export the experiment again")
             accuracy.setdefault(arch, {})[int(seed)] = float(metrics["test_acc"])
+            if "test_loss" in metrics:
+                test_loss.setdefault(arch, {})[int(seed)] = float(metrics["test_loss"])
+            if (run / HISTORY).is_file() and "best_epoch" in metrics:
+                valid = tuple(read_history_csv(run / HISTORY).get("valid_acc", ()))
+                epochs.setdefault(arch, {})[int(seed)] = (valid, int(metrics["best_epoch"]))
     record = _read_yaml(folder / RECORD) or {}
     question = str(record.get("question") or "")
     try:
@@ -119,7 +130,7 @@ def load_experiment(folder: Path, archs: list[str]) -> Experiment:
         raise UserError(f"{folder / RECORD}: question {exc}") from None
     data_stats = read_json(folder / DATA_STATS) if (folder / DATA_STATS).is_file() else None
     selection = tuple(_candidate(path.parent) for path in sorted((folder / SELECTION).glob("*/summary.json")) if not path.parent.name.startswith("."))
-    return Experiment(folder.name, params, summary, accuracy, question, record.get("baseline_params"), data_stats, selection)
+    return Experiment(folder.name, params, summary, accuracy, question, record.get("baseline_params"), data_stats, selection, epochs, test_loss)
 
 
 def _candidate(folder: Path) -> Candidate:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from imdb_rnn.report.document import Table, data
-from imdb_rnn.report.fmt import Markup, code, join_and, percent, points
+from imdb_rnn.report.fmt import Markup, code, join_and, number_text, percent, points
 from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.report.sections.seeds import accuracies
 from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
@@ -29,9 +29,11 @@ RESOURCES = ("appendix.j2",)  # its template, read at run time (pipeline.codedep
 
 
 def _spread(values: list[float]) -> str:
+    """Mean ± SD (n); the n held together by no-break spaces, so a narrow column wraps before it."""
+    n = f"(n\u00a0=\u00a0{len(values)})"
     if len(values) == 1:
-        return f"{percent(values[0])} (n = 1)"
-    return f"{percent(float(np.mean(values)))} ± {percent(float(np.std(values, ddof=1)))} (n = {len(values)})"
+        return f"{percent(values[0])} {n}"
+    return f"{percent(float(np.mean(values)))} ± {percent(float(np.std(values, ddof=1)))} {n}"
 
 
 def _lookup(doc: Mapping[str, Any], dotted: str) -> Any:
@@ -96,6 +98,32 @@ def _conclusion(d: ReportData, rows: list[dict[str, Any]]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
+def same_models(d: ReportData, e: Experiment, changes: list[tuple[str, Any, Any]]) -> list[dict[str, Any]]:
+    """The experiment's runs that tested the very model the baseline's run of that seed tested
+    (the same test accuracy and test loss, to the last bit), each with the reason the change
+    could not act on it where the records show one."""
+    out = []
+    keys = {key: after for key, _, after in changes}
+    for arch, by_seed in e.test_loss.items():
+        for seed, loss in by_seed.items():
+            run = d.runs.get(arch, {}).get(seed)
+            if run is None or run.metrics.get("test_loss") != loss or float(run.metrics["test_acc"]) != e.accuracy[arch][seed]:
+                continue
+            tested = e.epochs.get(arch, {}).get(seed, ((), 0))[1]
+            reason = "the change did not alter {it}"
+            if "train.checkpoint" in keys and run.metrics["best_epoch"] == run.metrics["epochs"]:
+                reason = "{its} best epoch was the last, so both rules test the same weights"
+            elif "train.clip_norm" in keys and keys["train.clip_norm"] is not None and tested:
+                norms = run.history.get("grad_norm_max", [])[:tested]
+                if norms and max(norms) < float(keys["train.clip_norm"]):
+                    reason = (
+                        f"{{its}} gradient norm stayed below {number_text(float(keys['train.clip_norm']))} up to the epoch tested "
+                        f"(largest {max(norms):.2f}), so clipping never acted on the weights tested"
+                    )
+            out.append({"arch": arch, "title": d.title(arch), "seed": seed, "reason": reason})
+    return out
+
+
 def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, float]]) -> dict[str, Any]:
     result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
     commits = sorted({c[:7] for entry in e.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
@@ -104,31 +132,58 @@ def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, floa
         out["reason"] = result.reason
         return out
     out["changes"] = Markup("; ".join(f"{code(key)} {code(a)} → {code(b)}" for key, a, b in result.changes)) or "no setting (other seeds only)"
+    same = same_models(d, e, result.changes)
+    same_keys = {(s["arch"], s["seed"]) for s in same}
     rows = []
     for r in result.rows:
         c = r["paired"]
+        shared = [seed for seed in r["experiment"] if seed in r["baseline"]]
+        per_seed = [("same model" if (r["arch"], seed) in same_keys else points(x)) for seed, x in zip(shared, c.differences, strict=False)] if c else []
         rows.append(
             [
                 data(d.title(r["arch"])),
                 data(_spread(list(r["baseline"].values()))),
                 data(_spread(list(r["experiment"].values()))),
-                data(", ".join(points(x) for x in c.differences) if c else "–"),
-                data(f"{c.wins}/{c.n}" if c else "–"),
+                data(", ".join(per_seed) if c else "–"),
+                data(f"{c.wins}/{c.n}" if c and not all(x == "same model" for x in per_seed) else "–"),
                 data(
-                    f"{points(c.mean)}" + (f" [{points(c.interval[0])}, {points(c.interval[1])}]" if c and c.interval else "")
+                    "–"
+                    if c and all(x == "same model" for x in per_seed)
+                    else f"{points(c.mean)}" + (f" [{points(c.interval[0])}, {points(c.interval[1])}]" if c and c.interval else "")
                     if c
                     else "no shared seed"
                 ),
             ]
         )
     out["table"] = Table(
-        ["Model", "baseline", e.name, "per shared seed (points)", "wins", "mean, 95 % interval over seeds"],
+        ["Model", "baseline", e.name, "difference per\nshared seed (points)", "wins", "mean difference,\n95 % interval"],
         rows,
-        "lrrXrr",
-        f"{e.name} beside the baseline: test accuracy (%) mean ± SD over seeds; its difference from the baseline on each seed both ran.",
+        "lXXXrX",
+        f"{e.name} beside the baseline: test accuracy (%) mean ± SD over seeds; the difference (the experiment's run minus "
+        "the baseline's) on each seed both ran, how many of those seeds the experiment wins, and the mean difference with its "
+        "Student-t interval over the seeds.",
         size="footnotesize",
     )
-    out["conclusion"] = _conclusion(d, result.rows)
+    groups: dict[str, dict[str, list[int]]] = {}
+    for entry in same:
+        groups.setdefault(entry["reason"], {}).setdefault(entry["title"], []).append(entry["seed"])
+    out["same"] = [
+        {
+            "reason": reason,
+            "runs": join_and(
+                [f"the {title} on seed{'s' if len(seeds) > 1 else ''} {join_and([str(s) for s in seeds])}" for title, seeds in runs.items()]
+            ),
+            "plural": sum(len(seeds) for seeds in runs.values()) > 1,
+        }
+        for reason, runs in groups.items()
+    ]
+    identical = [d.title(r["arch"]) for r in result.rows if r["paired"] and all((r["arch"], s) in same_keys for s in r["experiment"] if s in r["baseline"])]
+    rest = [r for r in result.rows if d.title(r["arch"]) not in identical]
+    conclusion = _conclusion(d, rest) if rest else ""
+    if identical:
+        note = f"for the {join_and(identical)} the experiment tested the baseline's own model{'s' if len(identical) > 1 else ''}: no evidence either way"
+        conclusion = conclusion[:-1] + "; " + note + "." if conclusion else note[0].upper() + note[1:] + "."
+    out["conclusion"] = conclusion
     keys = [key for key, _, _ in setting_changes(e.baseline_params or {}, e.params, True)]
     out["selection"] = _selection(d, e, keys)
     return out

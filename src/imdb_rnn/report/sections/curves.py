@@ -53,7 +53,6 @@ def _dynamics(d: ReportData, archs: list[str]) -> dict[str, Any]:
         "plural": len(archs) > 1,
         "loss_low": f"{min(final):.3f}",
         "loss_high": f"{max(final):.3f}",
-        "near_chance": all(abs(loss - LN2) < 0.05 for loss in final),
         "swing": f"{100 * max(steps):.1f}" if steps else None,
         "early": early,
         "runs": len(runs),

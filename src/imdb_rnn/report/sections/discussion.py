@@ -69,7 +69,7 @@ def context(d: ReportData) -> dict[str, Any]:
         "counts_known": sum(a in d.original for a in d.archs),
         "against": _against_original(d),
         "n": max(len(by_seed) for by_seed in d.runs.values()),
-        "settled": seeds.settled_sentence(d, pairs) if pairs else None,
+        "settled": seeds.settled_summary(d, pairs) if pairs else None,
         "gap": gap_context,
         "embedding": _embedding(d),
         "prefix": next(iter(d.diagnostics.values()))["length"],

@@ -25,18 +25,61 @@ CHANCE = 0.55  # a run below this test accuracy is at chance level (the original
 
 
 def _recipes(d: ReportData) -> list[dict[str, Any]]:
-    """The baseline and every comparable experiment: name, what it changed, its runs' accuracies."""
+    """The baseline and every comparable experiment: name, what it changed, its runs' accuracies,
+    and per run the validation accuracy of every epoch with the epoch that was tested."""
     baseline = {arch: accuracies(d, arch) for arch in d.archs}
-    out = [{"name": "this recipe (Part 1)", "question": "", "changes": [], "runs": baseline}]
+    epochs = {
+        arch: {seed: (tuple(run.history.get("valid_acc", ())), int(run.metrics["best_epoch"])) for seed, run in d.runs[arch].items()}
+        for arch in d.archs
+    }
+    out = [{"name": "this recipe (Part 1)", "question": "", "changes": [], "runs": baseline, "epochs": epochs, "baseline": True}]
     for e in d.experiments:
         result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
         if result.comparable:
-            out.append({"name": e.name, "question": e.question, "changes": result.changes, "runs": e.accuracy})
+            out.append({"name": e.name, "question": e.question, "changes": result.changes, "runs": e.accuracy, "epochs": e.epochs, "baseline": False})
     return out
 
 
-def _changes_text(changes: list[tuple[str, Any, Any]]) -> str:
-    return Markup("; ".join(f"{code(key)} {code(a)} → {code(b)}" for key, a, b in changes)) if changes else "no setting: other seeds only"
+def _changes_text(recipe: dict[str, Any]) -> str:
+    if recipe["baseline"]:
+        return "nothing: the published runs"
+    if not recipe["changes"]:
+        return "nothing: more seeds of this recipe"
+    return Markup("; ".join(f"{code(key)} {code(a)} → {code(b)}" for key, a, b in recipe["changes"]))
+
+
+def _below(recipe: dict[str, Any], archs: list[str], d: ReportData) -> tuple[list[str], list[float]]:
+    """Per model, 'title: k of n (lowest x)' for its runs below chance; and those runs' accuracies."""
+    cells, low = [], []
+    for arch in archs:
+        values = list(recipe["runs"].get(arch, {}).values())
+        if values:
+            under = [v for v in values if v < CHANCE]
+            low += under
+            cells.append(f"{d.title(arch)}: {len(under)} of {len(values)} (lowest {percent(min(values))})")
+    return cells, low
+
+
+def _chance_epochs(recipe: dict[str, Any], archs: list[str]) -> list[tuple[str, int, int, float]]:
+    """(arch, seed, epoch, validation accuracy) of every epoch below chance, over those models' runs."""
+    return [
+        (arch, seed, epoch, acc)
+        for arch in archs
+        for seed, (valid, _) in recipe["epochs"].get(arch, {}).items()
+        for epoch, acc in enumerate(valid, start=1)
+        if acc < CHANCE
+    ]
+
+
+def _last_epoch_clues(recipe: dict[str, Any], archs: list[str]) -> list[tuple[str, int, float, int]]:
+    """Runs whose last epoch validated below chance but which were tested with an earlier epoch:
+    (arch, seed, last epoch's validation accuracy, tested epoch)."""
+    return [
+        (arch, seed, valid[-1], tested)
+        for arch in archs
+        for seed, (valid, tested) in recipe["epochs"].get(arch, {}).items()
+        if valid and valid[-1] < CHANCE and tested != len(valid)
+    ]
 
 
 def context(d: ReportData) -> dict[str, Any] | None:
@@ -46,42 +89,80 @@ def context(d: ReportData) -> dict[str, Any] | None:
     if not original:
         return None
     recipes = _recipes(d)
-    rows, reproduce = [], []
+    rows, reproduce, side_effects, clues = [], [], [], []
     for r in recipes:
-        below, cells = [], []
-        for arch in chance:
-            values = list(r["runs"].get(arch, {}).values())
-            if values:
-                low = [v for v in values if v < CHANCE]
-                below += low
-                cells.append(f"{d.title(arch)}: {len(low)} of {len(values)} (lowest {percent(min(values))})")
-        above = []
-        for arch in others:
-            values = list(r["runs"].get(arch, {}).values())
-            if values:
-                count = sum(v > original[arch] for v in values)
-                above.append(f"{d.title(arch)}: {count} of {len(values)}")
+        cells, below = _below(r, chance, d)
+        other_cells, other_below = _below(r, others, d)
         if below:
             # the original's pattern is chance for those models only: the others at chance too is another pattern
             also = [d.title(a) for a in others if any(v < CHANCE for v in r["runs"].get(a, {}).values())]
-            reproduce.append({"name": r["name"], "also": join_and(also) if also else None})
-        rows.append([data(r["name"]), data(_changes_text(r["changes"])), data("; ".join(cells) or "–"), data("; ".join(above) or "–")])
+            reproduce.append({"name": r["name"], "also": join_and(also) if also else None, "baseline": r["baseline"]})
+        elif other_below:
+            side_effects.append(
+                {
+                    "name": r["name"],
+                    "models": join_and(
+                        [
+                            f"{d.title(a)} ({', '.join(percent(v) for v in r['runs'][a].values() if v < CHANCE)} %; the original {percent(original[a])} %)"
+                            for a in others
+                            if any(v < CHANCE for v in r["runs"].get(a, {}).values())
+                        ]
+                    ),
+                }
+            )
+        for arch, seed, acc, tested in _last_epoch_clues(r, chance):
+            clues.append({"name": r["name"], "title": d.title(arch), "seed": seed, "acc": percent(acc), "tested": tested})
+        rows.append([data(r["name"]), data(_changes_text(r)), data("; ".join(cells) or "–"), data("; ".join(other_cells) or "–")])
     table = Table(
-        ["recipe", "what it changes", "original's chance-level models: runs below 55 %", "other models: runs above the original"],
+        ["recipe", "what it changes", "models the original has at chance: runs below 55 %", "the original's other models: runs below 55 %"],
         rows,
         "lXXX",
-        "Each recipe against the original's results: does it put the models the original has at chance below 55 %, and are "
-        "its other models above the original's values? Full tables per experiment in the appendix.",
+        "Each recipe against the original's pattern ("
+        + (f"its {join_and([d.title(a) for a in chance])} below 55 %, " if chance else "")
+        + ("its other models above" if chance else "every model above 55 %")
+        + "): how many runs of each model end below 55 % test accuracy, "
+        "and the lowest run. Full tables per experiment in the appendix.",
         size="footnotesize",
     )
-    lstm = others[0] if others else None
+    baseline_epochs = _chance_epochs(recipes[0], chance)
+    runs_with_dips = {(a, s) for a, s, _, _ in baseline_epochs}
+    n_runs = sum(len(recipes[0]["runs"].get(a, {})) for a in chance)
+    lowest_dip = min(baseline_epochs, key=lambda x: x[3]) if baseline_epochs else None
+    # what the last-epoch rule would have tested in this recipe: each run's last-epoch validation accuracy
+    last = [(a, s, valid[-1]) for a in chance for s, (valid, _) in recipes[0]["epochs"].get(a, {}).items() if valid]
+    lowest_last = min(last, key=lambda x: x[2]) if last else None
+    screens = [r["name"] for r in recipes[1:] if max((len(v) for v in r["runs"].values()), default=0) == 1]
     return {
         "chance": join_and([f"{d.title(a)} ({percent(original[a])} %)" for a in chance]) if chance else None,
         "lowest": percent(min(v for a in chance for v in accuracies(d, a).values())) if chance else None,
+        "own_below": len(_below(recipes[0], chance, d)[1]),
+        "own_runs": sum(len(recipes[0]["runs"].get(a, {})) for a in chance),
         "n_experiments": len(recipes) - 1,
         "questions": [{"name": r["name"], "question": r["question"]} for r in recipes[1:] if r["question"]],
-        "reproduce": reproduce,
-        "first_other": {"title": d.title(lstm), "original": percent(original[lstm])} if lstm else None,
+        "reproduce": [r for r in reproduce if not r["baseline"]],
+        "baseline_reproduces": any(r["baseline"] for r in reproduce),
+        "side_effects": side_effects,
+        "clues": clues,
+        "dips": {
+            "runs": len(runs_with_dips),
+            "of": n_runs,
+            "title": d.title(lowest_dip[0]),
+            "seed": lowest_dip[1],
+            "epoch": lowest_dip[2],
+            "acc": percent(lowest_dip[3]),
+        }
+        if lowest_dip
+        else None,
+        "screens": join_and(screens) if screens else None,
+        "last": {
+            "n": len(last),
+            "below": sum(v < CHANCE for _, _, v in last),
+            "acc": percent(lowest_last[2]),
+            "title": d.title(lowest_last[0]),
+            "seed": lowest_last[1],
+        }
+        if lowest_last
+        else None,
         "not_comparable": [e.name for e in d.experiments if e.name not in {r["name"] for r in recipes}],
         "tables": {"gap": table},
     }

@@ -9,6 +9,8 @@ measured runs' test accuracy follows the ratio: said as it is, for one seed.
 
 from __future__ import annotations
 
+import numpy as np
+
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +25,7 @@ from imdb_rnn.report.figures import FIGURE_RC, colour, save_figure
 from imdb_rnn.report.fmt import join_and, percent, sci
 from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.report.sections.curves import families
+from imdb_rnn.report.sections.seeds import accuracies
 
 TITLE = "Gradient flow"
 LEVEL = 3
@@ -51,6 +54,11 @@ def _family_verdicts(d: ReportData) -> list[dict[str, Any]]:
         by_ratio = sorted(archs, key=lambda a: ratio[a])
         by_accuracy = sorted(archs, key=lambda a: -accuracy[a])
         least = by_ratio[0]
+        # can one checkpoint per model test the link? Only if the measured runs differ by more than
+        # a model's runs differ between seeds
+        span = max(accuracy.values()) - min(accuracy.values())
+        seed_sds = {a: float(np.std(list(accuracies(d, a).values()), ddof=1)) for a in archs if len(d.runs[a]) > 1}
+        widest = max(seed_sds, key=lambda a: seed_sds[a]) if seed_sds else None
         out.append(
             {
                 "name": name,
@@ -58,6 +66,10 @@ def _family_verdicts(d: ReportData) -> list[dict[str, Any]]:
                 "follows": by_ratio == by_accuracy,
                 "least": d.title(least),
                 "least_is_best": by_accuracy[0] == least,
+                "span": f"{100 * span:.2f}",
+                "seed_sd": f"{100 * seed_sds[widest]:.2f}" if widest else None,
+                "seed_sd_title": d.title(widest) if widest else None,
+                "untestable": widest is not None and span < seed_sds[widest],
             }
         )
     return out

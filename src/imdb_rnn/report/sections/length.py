@@ -18,8 +18,9 @@ from matplotlib.figure import Figure as MplFigure
 
 from imdb_rnn.report.document import Figure, FigureSpec, Table, data
 from imdb_rnn.report.figures import FIGURE_RC, colour, save_figure
-from imdb_rnn.report.fmt import interval_text, percent, points
+from imdb_rnn.report.fmt import interval_text, join_and, percent, points
 from imdb_rnn.report.inputs import ReportData
+from imdb_rnn.report.sections.curves import families
 from imdb_rnn.stats.analysis import accuracy_by_length, length_bin_labels
 from imdb_rnn.stats.seeds import paired_over_seeds, t_interval
 
@@ -79,7 +80,24 @@ def context(d: ReportData) -> dict[str, Any] | None:
         "with its 95 % interval over the seeds.",
         size="footnotesize",
     )
+    # does the drop follow the gradient decay of the gradient-flow section? per family, in decay order
+    decay = []
+    for name, archs in families(d).items():
+        measured = [a for a in archs if a in d.diagnostics]
+        if len(measured) < 2:
+            continue
+        by_ratio = sorted(measured, key=lambda a: d.diagnostics[a]["trained"]["last_over_middle"])
+        mean_drop = {a: sum(drops(d, a).values()) / len(d.runs[a]) for a in measured}
+        rises = all(mean_drop[x] < mean_drop[y] for x, y in zip(by_ratio, by_ratio[1:], strict=False))
+        decay.append(
+            {
+                "name": name,
+                "runs": join_and([f"{d.title(a)} {points(mean_drop[a])}" for a in by_ratio]),
+                "rises": rises,
+            }
+        )
     return {
+        "decay": decay,
         "first_bin": labels[0],
         "last_bin": labels[-1],
         "reference": d.title(reference),

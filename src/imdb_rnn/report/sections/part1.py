@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from imdb_rnn.report.document import Table, data
-from imdb_rnn.report.fmt import count, join_and, number_text, percent
+from imdb_rnn.report.fmt import Markup, count, join_and, number_text, percent
 from imdb_rnn.report.inputs import ReportData
 
 TITLE = "Part 1"
@@ -66,35 +66,58 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
     return [
         {
             "what": "Data",
-            "value": f"{limit}the {count(splits['train']['reviews'] + splits['valid']['reviews'])} labelled training reviews split "
+            "value": Markup(
+                f"{limit}the {count(splits['train']['reviews'] + splits['valid']['reviews'])} labelled training reviews split "
             f"{100 * (1 - p.data.valid_fraction):g}/{100 * p.data.valid_fraction:g} (seed {stats['seed']}) into "
             f"{count(splits['train']['reviews'])} training and {count(splits['valid']['reviews'])} validation reviews; the "
-            f"{count(splits['test']['reviews'])} test reviews used once",
-            "why": "the split of the tutorials the original followed",
+                f"{count(splits['test']['reviews'])} test reviews used once"
+            ),
+            "why": Markup("the split of the PyTorch sentiment-analysis tutorials; that the original followed them is our inference from its printouts (a 25,002-row embedding with `padding_idx=1`, one output), since it names no source"),
         },
         {
             "what": "Tokens and vocabulary",
-            "value": f"lower-cased words and punctuation; {_vocabulary(stats['vocab'])} plus `<unk>` and `<pad>`, "
-            f"{count(stats['vocab']['size'])} in all; {100 * splits['test']['oov_rate']:.2f} % of test tokens are outside it",
+            # Markup: the code spans become \texttt in LaTeX (every value in it is a number the stages wrote)
+            "value": Markup(
+                f"lower-cased words and punctuation; {_vocabulary(stats['vocab'])} plus `<unk>` and `<pad>`, "
+                f"{count(stats['vocab']['size'])} in all; {100 * splits['test']['oov_rate']:.2f} % of test tokens are outside it"
+            ),
             "why": "the original's printouts show an embedding of 25,002 rows; its tokenizer (torchtext's) no longer runs",
         },
         {
             "what": "Embedding start",
             "value": _embedding(d),
-            "why": "the original's lineage started from GloVe 6B 100d vectors, which this project cannot download",
+            "why": Markup("those tutorials start from GloVe 6B 100d vectors (that the original did is our inference); they are not available offline here, and in-domain word2vec is the closest start that is (`embedding.init: glove` takes a GloVe file)"),
         },
         {
             "what": "Optimisation",
             "value": f"{optimizer}, learning rate {number_text(train.lr)}, batch {train.batch_size}, "
             + ("no gradient clipping" if train.clip_norm is None else f"gradients clipped to L2 norm {number_text(train.clip_norm)}"),
-            "why": "the settings of the upgraded tutorials the original's code came from",
+            "why": "the later tutorials' settings (our inference again); Part 3 tests others as experiments",
         },
         {
             "what": "Weights tested",
             "value": "those of the epoch with the lowest validation loss" if train.checkpoint == "best" else "those of the last epoch",
-            "why": "the tutorials' rule" if train.checkpoint == "best" else "an ablation of the tutorials' best-validation rule",
+            "why": "the tutorials' rule (the original does not say which epoch it tested)" if train.checkpoint == "best" else "an ablation of the tutorials' best-validation rule",
         },
-        {"what": "Batches", "value": batches, "why": "the same sums as packed sequences, 20–50 times faster on a CPU"},
+        {
+            "what": "Batches",
+            "value": batches,
+            "why": "20–50 times faster on a CPU than packed batches of mixed lengths; the cut ends of the longer training "
+            "reviews are not seen, so this is close to packing, not the same computation"
+            if train.batching == "bucketed"
+            else "an ablation: the tutorials' first, unpacked batches",
+        },
+        {
+            "what": "Model",
+            "value": Markup("one output logit with binary cross-entropy; the classifier reads the last layer's final hidden state "
+            "(both directions' concatenated in the bidirectional models); dropout on the embedded words, between stacked "
+            "layers and before the classifier (a one-layer RNN's own `dropout=0.5`, which its printout shows, does nothing "
+            "in PyTorch); the embedding trained with the rest, "
+            + ("its `<unk>` and `<pad>` rows starting at zero" if d.embedding_stats["init"] != "random" else "its `<pad>` row zero")
+            + "; every other weight PyTorch's default initialisation"),
+            "why": "what the printouts imply (one output, a classifier over 400 or 200 inputs) and the tutorials' code "
+            "otherwise; the printouts do not show where dropout is applied",
+        },
         {
             "what": "Seeds",
             "value": f"{len(train.all_seeds)} training run{plural} per model, seed{plural} {', '.join(map(str, train.all_seeds))}",
@@ -124,7 +147,7 @@ def _table1(d: ReportData) -> tuple[Table, str]:
         note = f"Test accuracy: mean ± sample standard deviation over the seeds {', '.join(map(str, seeds))}; per seed, in that order: {per_seed}."
     else:
         note = f"Test accuracy of one run (seed {seeds[0]}); the spread over seeds is not measured."
-    note += " *original*: the values published in the original report."
+    note += " *original*: the values published in the original report, one run per model: set them against the spread of our seeds, not only the mean."
     header = ["", "Total # of parameters\nin RNN/LSTM layer(s)", "original", "Test accuracy %", "original"]
     return Table(header, rows, "lrrrr", "Results", note=note), per_seed if n > 1 else ""
 

@@ -109,6 +109,20 @@ def settled_sentence(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]
     if better:
         said = "; ".join(f"the {d.title(w)} is better than the {join_and(losers)}" for w, losers in better.items())
         parts.append(f"These {n} seeds settle that {said} (on every seed, with an interval clear of 0)")
+        # the intervals are not corrected for the number of comparisons: say whether a verdict
+        # stands without them (every run of the winner above every run of the models it beats)
+        apart = []
+        for w in better:
+            beaten = [a for a, b, c in pairs if (b == w and c.verdict == "b")] + [b for a, b, c in pairs if (a == w and c.verdict == "a")]
+            low = min(accuracies(d, w).values())
+            high = max(max(accuracies(d, x).values()) for x in beaten)
+            if low > high:
+                apart.append(f"the {d.title(w)}'s lowest run ({percent(low)} %) is above every run of the {join_and([d.title(x) for x in beaten])} (highest {percent(high)} %)")
+        if apart:
+            parts[-1] += (
+                f"; the intervals are not corrected for the {len(pairs)} comparisons, but this verdict does not rest on them: "
+                + "; ".join(apart)
+            )
     groups = _groups_that_cannot_be_ordered(d.archs, unsettled)
     if groups:
         texts = []
@@ -116,6 +130,23 @@ def settled_sentence(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]
             names = join_and([d.title(a) for a in group])
             texts.append(f"cannot tell the {names} apart" if len(group) == 2 else f"cannot order the {names}")
         parts.append(f"they {' and '.join(texts)}: in each of those pairs the sign changes between seeds or the interval includes 0")
+    return "; ".join(parts) + "." if parts else "."
+
+
+def settled_summary(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]) -> str:
+    """The orderings the seeds settle, in a few words (the discussion's bullet; Section 3.1 has the argument)."""
+    n = max((c.n for _, _, c in pairs), default=0)
+    if n < 2:
+        return "one seed per model settles no ordering."
+    better: dict[str, list[str]] = {}
+    for a, b, c in pairs:
+        if c.verdict in ("a", "b"):
+            winner, loser = (a, b) if c.verdict == "a" else (b, a)
+            better.setdefault(winner, []).append(d.title(loser))
+    unsettled = {frozenset((a, b)) for a, b, c in pairs if c.verdict == "unsettled"}
+    parts = [f"the {d.title(w)} beats the {join_and(losers)} on all {n} seeds" for w, losers in better.items()]
+    for group in _groups_that_cannot_be_ordered(d.archs, unsettled):
+        parts.append(f"the {join_and([d.title(a) for a in group])} are not ordered by {n} seeds")
     return "; ".join(parts) + "." if parts else "."
 
 
@@ -129,10 +160,12 @@ def spread_text(d: ReportData) -> dict[str, Any]:
         seed_sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
         rows.append({"title": d.title(arch), "ratio": seed_sd / test_sd if seed_sd is not None and test_sd else None})
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    test_sd = max(sampling_sd(float(np.mean(list(accuracies(d, a).values()))), reviews) for a in d.archs)
+    test_sds = [sampling_sd(float(np.mean(list(accuracies(d, a).values()))), reviews) for a in d.archs]
+    low, high = f"{100 * Z95 * min(test_sds):.2f}", f"{100 * Z95 * max(test_sds):.2f}"
     return {
         "reviews": f"{reviews:,}",
-        "test_half": f"{100 * Z95 * test_sd:.2f}",
+        # the half-width depends on the accuracy: narrowest for the best model, widest near 50 %
+        "test_half": f"±{low}" if low == high else f"±{low} to ±{high}",
         "ratio_low": f"{min(ratios):.1f}" if ratios else None,
         "ratio_high": f"{max(ratios):.1f}" if ratios else None,
     }
