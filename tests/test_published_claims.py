@@ -45,9 +45,7 @@ def test_the_test_sampling_error_depends_on_the_accuracy(md: str) -> None:
 
 
 def test_the_lstm_verdict_stands_without_the_uncorrected_intervals(md: str) -> None:
-    assert (
-        "the 2-level bi-LSTM's lowest run (87.44 %) is above every run of the 2-level bi-RNN, bi-RNN and RNN (highest 77.56 %)"
-    ) in md
+    assert ("the 2-level bi-LSTM's lowest run (87.44 %) is above every run of the 2-level bi-RNN, bi-RNN and RNN (highest 77.56 %)") in md
 
 
 def test_one_gradient_checkpoint_per_model_cannot_test_the_decay(md: str) -> None:

@@ -265,7 +265,10 @@ def test_accuracy_by_length_gives_intervals_over_seeds_and_a_verdict(md: str) ->
 def test_the_gap_to_the_original_is_answered_per_recipe(md: str) -> None:
     gap = flat(section(md, "### 3.5 Why the numbers differ from the original's"))
     # the fixture's own runs include one at 50.00 % and one at 43.75 %: below 55 %
-    assert "The original reports the 2-level bi-RNN (50.73 %) and bi-RNN (49.51 %) at chance; here 2 of their 4 runs are below 55 % (lowest 43.75 %)" in gap
+    assert (
+        "The original reports the 2-level bi-RNN (50.73 %) and bi-RNN (49.51 %) at chance; here 2 of their 4 runs are below 55 % (lowest 43.75 %)"
+        in gap
+    )
     assert (
         "| this recipe (Part 1) | nothing: the published runs | 2-level bi-RNN: 1 of 2 (lowest 50.00); bi-RNN: 1 of 2 (lowest 43.75) "
         "| 2-level bi-LSTM: 0 of 2 (lowest 81.25); RNN: 0 of 2 (lowest 68.75) |"
@@ -515,4 +518,3 @@ def test_a_report_of_one_architecture_has_no_empty_table_and_counts_right(tmp_pa
     for block in md.split("\n\n"):  # every table has rows
         if block.startswith("|"):
             assert len(block.splitlines()) >= 3, block
-

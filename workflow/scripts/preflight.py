@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 
 from imdb_rnn.checks.preflight import preflight
-from imdb_rnn.pipeline.runs import guard
 from imdb_rnn.config import load_params
 from imdb_rnn.errors import run_cli
 from imdb_rnn.fileio import write_json
+from imdb_rnn.pipeline.runs import guard
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -138,7 +138,9 @@ def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, floa
     for r in result.rows:
         c = r["paired"]
         shared = [seed for seed in r["experiment"] if seed in r["baseline"]]
-        per_seed = [("same model" if (r["arch"], seed) in same_keys else points(x)) for seed, x in zip(shared, c.differences, strict=False)] if c else []
+        per_seed = (
+            [("same model" if (r["arch"], seed) in same_keys else points(x)) for seed, x in zip(shared, c.differences, strict=False)] if c else []
+        )
         rows.append(
             [
                 data(d.title(r["arch"])),
@@ -177,11 +179,15 @@ def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, floa
         }
         for reason, runs in groups.items()
     ]
-    identical = [d.title(r["arch"]) for r in result.rows if r["paired"] and all((r["arch"], s) in same_keys for s in r["experiment"] if s in r["baseline"])]
+    identical = [
+        d.title(r["arch"]) for r in result.rows if r["paired"] and all((r["arch"], s) in same_keys for s in r["experiment"] if s in r["baseline"])
+    ]
     rest = [r for r in result.rows if d.title(r["arch"]) not in identical]
     conclusion = _conclusion(d, rest) if rest else ""
     if identical:
-        note = f"for the {join_and(identical)} the experiment tested the baseline's own model{'s' if len(identical) > 1 else ''}: no evidence either way"
+        note = (
+            f"for the {join_and(identical)} the experiment tested the baseline's own model{'s' if len(identical) > 1 else ''}: no evidence either way"
+        )
         conclusion = conclusion[:-1] + "; " + note + "." if conclusion else note[0].upper() + note[1:] + "."
     out["conclusion"] = conclusion
     keys = [key for key, _, _ in setting_changes(e.baseline_params or {}, e.params, True)]

@@ -82,6 +82,28 @@ def _last_epoch_clues(recipe: dict[str, Any], archs: list[str]) -> list[tuple[st
     ]
 
 
+def _inside_this_recipe(d: ReportData, recipes: list[dict[str, Any]], chance: list[str]) -> dict[str, Any]:
+    """What this recipe's own epochs say: chance-level validation epochs, what the last-epoch rule
+    would have tested, and which experiments ran one seed only."""
+    baseline_epochs = _chance_epochs(recipes[0], chance)
+    runs_with_dips = {(a, s) for a, s, _, _ in baseline_epochs}
+    n_runs = sum(len(recipes[0]["runs"].get(a, {})) for a in chance)
+    lowest_dip = min(baseline_epochs, key=lambda x: x[3]) if baseline_epochs else None
+    # what the last-epoch rule would have tested in this recipe: each run's last-epoch validation accuracy
+    last = [(a, s, valid[-1]) for a in chance for s, (valid, _) in recipes[0]["epochs"].get(a, {}).items() if valid]
+    lowest_last = min(last, key=lambda x: x[2]) if last else None
+    screens = [r["name"] for r in recipes[1:] if max((len(v) for v in r["runs"].values()), default=0) == 1]
+    dips = None
+    if lowest_dip:
+        arch, seed, epoch, acc = lowest_dip
+        dips = {"runs": len(runs_with_dips), "of": n_runs, "title": d.title(arch), "seed": seed, "epoch": epoch, "acc": percent(acc)}
+    last_rule = None
+    if lowest_last:
+        arch, seed, acc = lowest_last
+        last_rule = {"n": len(last), "below": sum(v < CHANCE for _, _, v in last), "acc": percent(acc), "title": d.title(arch), "seed": seed}
+    return {"dips": dips, "screens": join_and(screens) if screens else None, "last": last_rule}
+
+
 def context(d: ReportData) -> dict[str, Any] | None:
     original = {a: d.original[a]["test_acc_percent"] / 100 for a in d.archs if a in d.original}
     chance = [a for a in original if original[a] < CHANCE]
@@ -103,7 +125,8 @@ def context(d: ReportData) -> dict[str, Any] | None:
                     "name": r["name"],
                     "models": join_and(
                         [
-                            f"{d.title(a)} ({', '.join(percent(v) for v in r['runs'][a].values() if v < CHANCE)} %; the original {percent(original[a])} %)"
+                            f"{d.title(a)} ({', '.join(percent(v) for v in r['runs'][a].values() if v < CHANCE)} %; "
+                            f"the original {percent(original[a])} %)"
                             for a in others
                             if any(v < CHANCE for v in r["runs"].get(a, {}).values())
                         ]
@@ -124,14 +147,7 @@ def context(d: ReportData) -> dict[str, Any] | None:
         "and the lowest run. Full tables per experiment in the appendix.",
         size="footnotesize",
     )
-    baseline_epochs = _chance_epochs(recipes[0], chance)
-    runs_with_dips = {(a, s) for a, s, _, _ in baseline_epochs}
-    n_runs = sum(len(recipes[0]["runs"].get(a, {})) for a in chance)
-    lowest_dip = min(baseline_epochs, key=lambda x: x[3]) if baseline_epochs else None
-    # what the last-epoch rule would have tested in this recipe: each run's last-epoch validation accuracy
-    last = [(a, s, valid[-1]) for a in chance for s, (valid, _) in recipes[0]["epochs"].get(a, {}).items() if valid]
-    lowest_last = min(last, key=lambda x: x[2]) if last else None
-    screens = [r["name"] for r in recipes[1:] if max((len(v) for v in r["runs"].values()), default=0) == 1]
+    facts = _inside_this_recipe(d, recipes, chance)
     return {
         "chance": join_and([f"{d.title(a)} ({percent(original[a])} %)" for a in chance]) if chance else None,
         "lowest": percent(min(v for a in chance for v in accuracies(d, a).values())) if chance else None,
@@ -143,26 +159,7 @@ def context(d: ReportData) -> dict[str, Any] | None:
         "baseline_reproduces": any(r["baseline"] for r in reproduce),
         "side_effects": side_effects,
         "clues": clues,
-        "dips": {
-            "runs": len(runs_with_dips),
-            "of": n_runs,
-            "title": d.title(lowest_dip[0]),
-            "seed": lowest_dip[1],
-            "epoch": lowest_dip[2],
-            "acc": percent(lowest_dip[3]),
-        }
-        if lowest_dip
-        else None,
-        "screens": join_and(screens) if screens else None,
-        "last": {
-            "n": len(last),
-            "below": sum(v < CHANCE for _, _, v in last),
-            "acc": percent(lowest_last[2]),
-            "title": d.title(lowest_last[0]),
-            "seed": lowest_last[1],
-        }
-        if lowest_last
-        else None,
+        **facts,
         "not_comparable": [e.name for e in d.experiments if e.name not in {r["name"] for r in recipes}],
         "tables": {"gap": table},
     }

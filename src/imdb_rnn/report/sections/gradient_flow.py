@@ -9,14 +9,13 @@ measured runs' test accuracy follows the ratio: said as it is, for one seed.
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 

@@ -47,6 +47,23 @@ def _vocabulary(vocab: dict[str, Any]) -> str:
     return f"all {count(words)} distinct training tokens (fewer than the cap of {count(vocab['max_size'])})"
 
 
+def _model_choice(d: ReportData) -> dict[str, str]:
+    """What the printouts leave open about the model: loss, which state is classified, dropout, initialisation."""
+    return {
+        "what": "Model",
+        "value": Markup(
+            "one output logit with binary cross-entropy; the classifier reads the last layer's final hidden state "
+            "(both directions' concatenated in the bidirectional models); dropout on the embedded words, between stacked "
+            "layers and before the classifier (a one-layer RNN's own `dropout=0.5`, which its printout shows, does nothing "
+            "in PyTorch); the embedding trained with the rest, "
+            + ("its `<unk>` and `<pad>` rows starting at zero" if d.embedding_stats["init"] != "random" else "its `<pad>` row zero")
+            + "; every other weight PyTorch's default initialisation"
+        ),
+        "why": "what the printouts imply (one output, a classifier over 400 or 200 inputs) and the tutorials' code "
+        "otherwise; the printouts do not show where dropout is applied",
+    }
+
+
 def _choices(d: ReportData) -> list[dict[str, str]]:
     """Every choice the original does not state, with the value used and the reason for it."""
     p, stats = d.params, d.data_stats
@@ -68,11 +85,14 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
             "what": "Data",
             "value": Markup(
                 f"{limit}the {count(splits['train']['reviews'] + splits['valid']['reviews'])} labelled training reviews split "
-            f"{100 * (1 - p.data.valid_fraction):g}/{100 * p.data.valid_fraction:g} (seed {stats['seed']}) into "
-            f"{count(splits['train']['reviews'])} training and {count(splits['valid']['reviews'])} validation reviews; the "
+                f"{100 * (1 - p.data.valid_fraction):g}/{100 * p.data.valid_fraction:g} (seed {stats['seed']}) into "
+                f"{count(splits['train']['reviews'])} training and {count(splits['valid']['reviews'])} validation reviews; the "
                 f"{count(splits['test']['reviews'])} test reviews used once"
             ),
-            "why": Markup("the split of the PyTorch sentiment-analysis tutorials; that the original followed them is our inference from its printouts (a 25,002-row embedding with `padding_idx=1`, one output), since it names no source"),
+            "why": Markup(
+                "the split of the PyTorch sentiment-analysis tutorials; that the original followed them is our inference "
+                "from its printouts (a 25,002-row embedding with `padding_idx=1`, one output), since it names no source"
+            ),
         },
         {
             "what": "Tokens and vocabulary",
@@ -86,7 +106,11 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
         {
             "what": "Embedding start",
             "value": _embedding(d),
-            "why": Markup("those tutorials start from GloVe 6B 100d vectors (that the original did is our inference); they are not available offline here, and in-domain word2vec is the closest start that is (`embedding.init: glove` takes a GloVe file)"),
+            "why": Markup(
+                "those tutorials start from GloVe 6B 100d vectors (that the original did is our inference); they are not "
+                "available offline here, and in-domain word2vec is the closest start that is (`embedding.init: glove` "
+                "takes a GloVe file)"
+            ),
         },
         {
             "what": "Optimisation",
@@ -97,7 +121,9 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
         {
             "what": "Weights tested",
             "value": "those of the epoch with the lowest validation loss" if train.checkpoint == "best" else "those of the last epoch",
-            "why": "the tutorials' rule (the original does not say which epoch it tested)" if train.checkpoint == "best" else "an ablation of the tutorials' best-validation rule",
+            "why": "the tutorials' rule (the original does not say which epoch it tested)"
+            if train.checkpoint == "best"
+            else "an ablation of the tutorials' best-validation rule",
         },
         {
             "what": "Batches",
@@ -107,17 +133,7 @@ def _choices(d: ReportData) -> list[dict[str, str]]:
             if train.batching == "bucketed"
             else "an ablation: the tutorials' first, unpacked batches",
         },
-        {
-            "what": "Model",
-            "value": Markup("one output logit with binary cross-entropy; the classifier reads the last layer's final hidden state "
-            "(both directions' concatenated in the bidirectional models); dropout on the embedded words, between stacked "
-            "layers and before the classifier (a one-layer RNN's own `dropout=0.5`, which its printout shows, does nothing "
-            "in PyTorch); the embedding trained with the rest, "
-            + ("its `<unk>` and `<pad>` rows starting at zero" if d.embedding_stats["init"] != "random" else "its `<pad>` row zero")
-            + "; every other weight PyTorch's default initialisation"),
-            "why": "what the printouts imply (one output, a classifier over 400 or 200 inputs) and the tutorials' code "
-            "otherwise; the printouts do not show where dropout is applied",
-        },
+        _model_choice(d),
         {
             "what": "Seeds",
             "value": f"{len(train.all_seeds)} training run{plural} per model, seed{plural} {', '.join(map(str, train.all_seeds))}",
@@ -147,7 +163,9 @@ def _table1(d: ReportData) -> tuple[Table, str]:
         note = f"Test accuracy: mean ± sample standard deviation over the seeds {', '.join(map(str, seeds))}; per seed, in that order: {per_seed}."
     else:
         note = f"Test accuracy of one run (seed {seeds[0]}); the spread over seeds is not measured."
-    note += " *original*: the values published in the original report, one run per model: set them against the spread of our seeds, not only the mean."
+    note += (
+        " *original*: the values published in the original report, one run per model: set them against the spread of our seeds, not only the mean."
+    )
     header = ["", "Total # of parameters\nin RNN/LSTM layer(s)", "original", "Test accuracy %", "original"]
     return Table(header, rows, "lrrrr", "Results", note=note), per_seed if n > 1 else ""
 

@@ -117,11 +117,13 @@ def settled_sentence(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]
             low = min(accuracies(d, w).values())
             high = max(max(accuracies(d, x).values()) for x in beaten)
             if low > high:
-                apart.append(f"the {d.title(w)}'s lowest run ({percent(low)} %) is above every run of the {join_and([d.title(x) for x in beaten])} (highest {percent(high)} %)")
+                apart.append(
+                    f"the {d.title(w)}'s lowest run ({percent(low)} %) is above every run of the "
+                    f"{join_and([d.title(x) for x in beaten])} (highest {percent(high)} %)"
+                )
         if apart:
-            parts[-1] += (
-                f"; the intervals are not corrected for the {len(pairs)} comparisons, but this verdict does not rest on them: "
-                + "; ".join(apart)
+            parts[-1] += f"; the intervals are not corrected for the {len(pairs)} comparisons, but this verdict does not rest on them: " + "; ".join(
+                apart
             )
     groups = _groups_that_cannot_be_ordered(d.archs, unsettled)
     if groups:
