@@ -20,6 +20,7 @@ import numpy as np
 from imdb_rnn.report.document import Table, data
 from imdb_rnn.report.fmt import Markup, code, join_and, number_text, percent, points
 from imdb_rnn.report.inputs import ReportData
+from imdb_rnn.report.sections.gap import CHANCE
 from imdb_rnn.report.sections.seeds import accuracies
 from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
 
@@ -124,6 +125,23 @@ def same_models(d: ReportData, e: Experiment, changes: list[tuple[str, Any, Any]
     return out
 
 
+def _more_seeds(d: ReportData, rows: list[dict[str, Any]]) -> str:
+    """An experiment that changed no setting ran more seeds of the baseline's recipe: pool them."""
+    parts = []
+    for r in rows:
+        pooled = {**r["baseline"], **r["experiment"]}
+        values = list(pooled.values())
+        below = sum(v < CHANCE for v in values)
+        parts.append(
+            f"the {d.title(r['arch'])}'s {len(values)} runs span {percent(min(values))}–{percent(max(values))} %, "
+            f"{below} of them below 55 %"
+        )
+    if not parts:
+        return "It shares no architecture with the baseline."
+    text = "The same recipe as the baseline on other seeds; with the baseline's runs, " + "; ".join(parts) + "."
+    return text
+
+
 def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, float]]) -> dict[str, Any]:
     result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
     commits = sorted({c[:7] for entry in e.summary.values() if isinstance(entry, dict) for c in entry.get("code_versions", [])})
@@ -189,6 +207,8 @@ def _experiment(d: ReportData, e: Experiment, baseline: dict[str, dict[int, floa
             f"for the {join_and(identical)} the experiment tested the baseline's own model{'s' if len(identical) > 1 else ''}: no evidence either way"
         )
         conclusion = conclusion[:-1] + "; " + note + "." if conclusion else note[0].upper() + note[1:] + "."
+    if not result.changes:
+        conclusion = _more_seeds(d, result.rows)
     out["conclusion"] = conclusion
     keys = [key for key, _, _ in setting_changes(e.baseline_params or {}, e.params, True)]
     out["selection"] = _selection(d, e, keys)
