@@ -133,8 +133,7 @@ def _more_seeds(d: ReportData, rows: list[dict[str, Any]]) -> str:
         values = list(pooled.values())
         below = sum(v < CHANCE for v in values)
         parts.append(
-            f"the {d.title(r['arch'])}'s {len(values)} runs span {percent(min(values))}–{percent(max(values))} %, "
-            f"{below} of them below 55 %"
+            f"the {d.title(r['arch'])}'s {len(values)} runs span {percent(min(values))}–{percent(max(values))} %, {below} of them below 55 %"
         )
     if not parts:
         return "It shares no architecture with the baseline."
