@@ -20,9 +20,12 @@ def _with(**sections):
     return PARAMS.model_copy(update={name: getattr(PARAMS, name).model_copy(update=values) for name, values in sections.items()})
 
 
-def test_the_project_params_pass_and_the_record_does_not_depend_on_them(tmp_path):
+def test_the_project_params_pass_and_the_record_does_not_depend_on_them(tmp_path, monkeypatch):
     assert preflight(PARAMS) == {"passed": CHECKS}
     assert preflight(_with(train={"lr": 0.5, "seeds": [7]})) == {"passed": CHECKS}  # no retraining when it reruns
+    # outside the project: its guard reads the project's own params.yaml, which the user may have edited
+    # (tests/test_runs.py tests the guard)
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "preflight.json"
     assert run_cli(load_script("preflight").main, ["--params", str(TEST_PARAMS), "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == {"passed": CHECKS}

@@ -146,7 +146,8 @@ def settled_summary(d: ReportData, pairs: list[tuple[str, str, SeedComparison]])
             winner, loser = (a, b) if c.verdict == "a" else (b, a)
             better.setdefault(winner, []).append(d.title(loser))
     unsettled = {frozenset((a, b)) for a, b, c in pairs if c.verdict == "unsettled"}
-    parts = [f"the {d.title(w)} beats the {join_and(losers)} on all {n} seeds" for w, losers in better.items()]
+    every = "both seeds" if n == 2 else f"all {n} seeds"
+    parts = [f"the {d.title(w)} beats the {join_and(losers)} on {every}" for w, losers in better.items()]
     for group in _groups_that_cannot_be_ordered(d.archs, unsettled):
         parts.append(f"the {join_and([d.title(a) for a in group])} are not ordered by {n} seeds")
     return "; ".join(parts) + "." if parts else "."
