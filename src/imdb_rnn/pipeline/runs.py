@@ -21,8 +21,8 @@ Both tools run :func:`guard` before they write (Snakemake when a run starts, DVC
 ``preflight`` stage, which every stage that writes a git-tracked file waits for): in the
 project's own folder, a run of params other than the published recipe is refused in one line
 that says where to run it instead. A copy of the project (a workspace under runs/, a DVC
-experiment's temporary folder, a scratch clone with its own report/) is not the published
-record and runs freely; ``IMDB_RNN_REPLACE_PUBLISHED=1`` replaces the published results on
+experiment's temporary folder) is not the published record and runs freely; a scratch git
+clone is guarded like the project; ``IMDB_RNN_REPLACE_PUBLISHED=1`` replaces the published results on
 purpose (a maintainer publishing a new run).
 """
 
