@@ -14,6 +14,7 @@ for _note in pin(DEFAULT):
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def load_script(name: str):
     folder = next(f for f in (ROOT / "workflow" / "scripts", ROOT / "tools", ROOT / "benchmarks") if (f / f"{name}.py").is_file())
     spec = importlib.util.spec_from_file_location(f"script_{name}", folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    # registered first, as an import would: a dataclass in the program looks its module up by name
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
