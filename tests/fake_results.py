@@ -270,8 +270,14 @@ def make_tree(
     write_stage_outputs(results, verification)
     write_diagnostics(results / "diagnostics", archs=archs)
     summarize(archs, seeds, results / "runs", results)
+    return inputs_under(results, root / "params.yaml")
+
+
+def inputs_under(results: Path, params: Path, experiments: Path | None = None) -> ReportInputs:
+    """The report stage's inputs as the pipeline lays them out under ``results``."""
     return ReportInputs(
-        params=root / "params.yaml",
+        params=params,
+        experiments=experiments,
         summary=results / "summary.json",
         metrics=results / "metrics",
         history=results / "history",

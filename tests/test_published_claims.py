@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from imdb_rnn.report.build import render
-from imdb_rnn.report.inputs import ReportInputs, load_report_data
+from imdb_rnn.report.inputs import load_report_data
+
+from fake_results import inputs_under
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -21,19 +23,7 @@ RESULTS = ROOT / "results"
 
 @pytest.fixture(scope="module")
 def md() -> str:
-    inputs = ReportInputs(
-        params=ROOT / "report" / "params.yaml",
-        summary=RESULTS / "summary.json",
-        metrics=RESULTS / "metrics",
-        history=RESULTS / "history",
-        models=RESULTS / "models",
-        data_stats=RESULTS / "data" / "stats.json",
-        embedding_stats=RESULTS / "embedding" / "stats.json",
-        verification=RESULTS / "triplet" / "verification.json",
-        diagnostics=RESULTS / "diagnostics",
-        runs=RESULTS / "runs",
-        experiments=RESULTS / "experiments",
-    )
+    inputs = inputs_under(RESULTS, ROOT / "report" / "params.yaml", experiments=RESULTS / "experiments")
     markdown, _, _ = render(load_report_data(inputs))
     return " ".join(markdown.replace("\u00a0", " ").split())
 

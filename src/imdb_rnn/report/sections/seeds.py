@@ -94,17 +94,22 @@ def _groups_that_cannot_be_ordered(archs: list[str], unsettled: set[frozenset[st
     return groups
 
 
-def settled_sentence(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]) -> str:
-    """What the seeds settle and what they do not, in one or two sentences."""
-    n = max((c.n for _, _, c in pairs), default=0)
-    if n < 2:
-        return "With one seed per model no ordering can be settled: the spread between training runs is not measured."
+def _orderings(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]) -> tuple[dict[str, list[str]], set[frozenset[str]]]:
+    """Which architecture the seeds settle as better than which (titles of the beaten), and the unsettled pairs."""
     better: dict[str, list[str]] = {}
     for a, b, c in pairs:
         if c.verdict in ("a", "b"):
             winner, loser = (a, b) if c.verdict == "a" else (b, a)
             better.setdefault(winner, []).append(d.title(loser))
-    unsettled = {frozenset((a, b)) for a, b, c in pairs if c.verdict == "unsettled"}
+    return better, {frozenset((a, b)) for a, b, c in pairs if c.verdict == "unsettled"}
+
+
+def settled_sentence(d: ReportData, pairs: list[tuple[str, str, SeedComparison]]) -> str:
+    """What the seeds settle and what they do not, in one or two sentences."""
+    n = max((c.n for _, _, c in pairs), default=0)
+    if n < 2:
+        return "With one seed per model no ordering can be settled: the spread between training runs is not measured."
+    better, unsettled = _orderings(d, pairs)
     parts = []
     if better:
         said = "; ".join(f"the {d.title(w)} is better than the {join_and(losers)}" for w, losers in better.items())
@@ -140,12 +145,7 @@ def settled_summary(d: ReportData, pairs: list[tuple[str, str, SeedComparison]])
     n = max((c.n for _, _, c in pairs), default=0)
     if n < 2:
         return "one seed per model settles no ordering."
-    better: dict[str, list[str]] = {}
-    for a, b, c in pairs:
-        if c.verdict in ("a", "b"):
-            winner, loser = (a, b) if c.verdict == "a" else (b, a)
-            better.setdefault(winner, []).append(d.title(loser))
-    unsettled = {frozenset((a, b)) for a, b, c in pairs if c.verdict == "unsettled"}
+    better, unsettled = _orderings(d, pairs)
     every = "both seeds" if n == 2 else f"all {n} seeds"
     parts = [f"the {d.title(w)} beats the {join_and(losers)} on {every}" for w, losers in better.items()]
     for group in _groups_that_cannot_be_ordered(d.archs, unsettled):
