@@ -29,8 +29,12 @@ PROJECT_FILES += ["results/experiments"]  # committed experiments: the report st
 pytestmark = pytest.mark.slow
 
 
-def env() -> dict[str, str]:
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", "GIT_CONFIG_NOSYSTEM": "1"}
+def env(replace: bool = False) -> dict[str, str]:
+    """The tools on PATH, DVC's analytics off; ``replace``: this tiny project's committed results
+    are scratch, so a run in place of other params may replace them (imdb_rnn.pipeline.runs.guard)."""
+    out = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1", "GIT_CONFIG_NOSYSTEM": "1"}
+    out.pop("IMDB_RNN_REPLACE_PUBLISHED", None)
+    return {**out, "IMDB_RNN_REPLACE_PUBLISHED": "1"} if replace else out
 
 
 def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -200,7 +204,15 @@ def test_dvc_exp_run_and_exp_show_compare_accuracy_per_architecture(built):
     _, dvc = built
     run(["git", "add", "-A"], dvc)
     run(["git", "commit", "-qm", "baseline results"], dvc)
-    run(["dvc", "exp", "run", "-n", "lr-high", "-S", "train.lr=0.01"], dvc)
+    # in place, a change is refused once results are committed (the guard); --temp runs it in a copy
+    recipe = (dvc / "params.yaml").read_text()
+    refused = subprocess.run(["dvc", "exp", "run", "-n", "lr-refused", "-S", "train.lr=0.01"], cwd=dvc, env=env(), capture_output=True, text=True)
+    assert refused.returncode != 0 and "dvc exp run --temp" in refused.stdout + refused.stderr
+    # -S wrote the value before the refusal, keeping the file's size and time: git sees no change, so write it back
+    (dvc / "params.yaml").write_text(recipe)
+    run(["dvc", "repro", "preflight"], dvc)  # the refused check removed its own record
+    run(["dvc", "exp", "run", "--temp", "-n", "lr-high", "-S", "train.lr=0.01"], dvc)
+    (dvc / "params.yaml").write_text(recipe)  # -S writes the workspace's params.yaml even with --temp
     shown = json.loads(run(["dvc", "exp", "show", "--json"], dvc).stdout)
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
     names = [e["name"] for e in experiments]
@@ -348,7 +360,7 @@ def test_a_failed_rerun_keeps_the_previous_results(built):
         original = (project / "params.yaml").read_text()
         set_params(project / "params.yaml", {"train.device": "cuda"})
         cmd = ["snakemake", "--cores", "2"] if project == snake else ["dvc", "repro"]
-        refused = subprocess.run(cmd, cwd=project, env=env(), capture_output=True, text=True)
+        refused = subprocess.run(cmd, cwd=project, env=env(replace=True), capture_output=True, text=True)
         assert refused.returncode != 0
         # Snakemake prints the failed job's log (profiles/default): the cause is on the console.
         assert "train.device is cuda but no CUDA GPU is visible" in refused.stdout + refused.stderr
@@ -364,7 +376,11 @@ def test_a_failed_rerun_keeps_the_previous_results(built):
     np.save(embedding, broken)
     before = _snapshot(snake)
     failed = subprocess.run(
-        ["snakemake", "--cores", "2", "--", "results/runs/rnn1/seed1234/metrics.json"], cwd=snake, env=env(), capture_output=True, text=True
+        ["snakemake", "--cores", "2", "--", "results/runs/rnn1/seed1234/metrics.json"],
+        cwd=snake,
+        env=env(replace=True),
+        capture_output=True,
+        text=True,
     )
     assert failed.returncode != 0 and "holds NaN or infinite values" in failed.stdout + failed.stderr
     assert _snapshot(snake) == before
@@ -376,7 +392,7 @@ def test_a_failed_rerun_keeps_the_previous_results(built):
     embedding.unlink()  # a DVC link into the cache: replace it, never write through it
     np.save(embedding, broken)
     before = _snapshot(dvc)
-    failed = subprocess.run(["dvc", "repro", "--single-item", "train@rnn1-1234"], cwd=dvc, env=env(), capture_output=True, text=True)
+    failed = subprocess.run(["dvc", "repro", "--single-item", "train@rnn1-1234"], cwd=dvc, env=env(replace=True), capture_output=True, text=True)
     assert failed.returncode != 0 and "holds NaN or infinite values" in failed.stdout + failed.stderr
     assert _snapshot(dvc) == before
     embedding.unlink()
@@ -393,7 +409,7 @@ def test_without_latex_both_tools_finish_and_dvc_records_the_experiment(built, t
         for tool in Path(folder).iterdir():
             if tool.name not in ("latexmk", "pdflatex") and not (shadow / tool.name).exists():
                 (shadow / tool.name).symlink_to(tool)
-    no_tex = {**env(), "PATH": f"{BIN}{os.pathsep}{shadow}"}
+    no_tex = {**env(replace=True), "PATH": f"{BIN}{os.pathsep}{shadow}"}
     _, dvc = built
     done = subprocess.run(["dvc", "exp", "run", "-n", "no-latex", "-S", "report.title=No LaTeX"], cwd=dvc, env=no_tex, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
