@@ -70,3 +70,12 @@ def test_plain_sgd_puts_both_tanh_rnns_at_chance_which_is_not_the_originals_patt
         "the sgd experiment puts runs of the original's chance-level models below 55 %, but also runs of the RNN, which the "
         "original has well above chance: it reproduces their chance level, not the original's pattern"
     ) in md
+
+
+def test_ten_bi_rnn_seeds_bound_how_often_this_recipe_lands_at_chance(md: str) -> None:
+    # seeds 3–9: 70.06, 73.99, 71.58, 72.80, 71.09, 73.22, 67.11 %; with 1234, 1, 2: none below 55 %
+    assert "| birnn1-seeds | nothing: more seeds of this recipe | bi-RNN: 0 of 7 (lowest 67.11) | – |" in md
+    # 0 of 10: the one-sided 95 % Clopper-Pearson bound is 1 − 0.05^(1/10) = 25.9 %
+    assert "this recipe has 10 runs of the bi-RNN, 0 below 55 % (lowest 67.11 %): if chance-level runs are part of its seed" in md
+    assert "(a one-sided 95 % upper bound on their rate is 26 %)" in md
+    assert "the bi-RNN's 10 runs span 67.11–74.02 %, 0 of them below 55 %" in md

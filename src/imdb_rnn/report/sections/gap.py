@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scipy import stats
+
 from imdb_rnn.report.document import Table, data
 from imdb_rnn.report.fmt import Markup, code, join_and, percent
 from imdb_rnn.report.inputs import ReportData
@@ -80,6 +82,25 @@ def _last_epoch_clues(recipe: dict[str, Any], archs: list[str]) -> list[tuple[st
         for seed, (valid, tested) in recipe["epochs"].get(arch, {}).items()
         if valid and valid[-1] < CHANCE and tested != len(valid)
     ]
+
+
+def _more_seeds(d: ReportData, recipes: list[dict[str, Any]], chance: list[str]) -> list[dict[str, Any]]:
+    """Experiments that changed nothing (more seeds of this recipe), pooled with the baseline's runs of the
+    chance-level models: how many runs, how many below chance, and a one-sided 95 % upper bound on that rate."""
+    out = []
+    for r in recipes[1:]:
+        if r["changes"]:
+            continue
+        for arch in chance:
+            pooled = {**recipes[0]["runs"].get(arch, {}), **r["runs"].get(arch, {})}
+            if len(pooled) <= len(recipes[0]["runs"].get(arch, {})):
+                continue
+            k, n = sum(v < CHANCE for v in pooled.values()), len(pooled)
+            bound = float(stats.beta.ppf(0.95, k + 1, n - k))  # Clopper-Pearson, one-sided
+            out.append(
+                {"name": r["name"], "title": d.title(arch), "n": n, "k": k, "lowest": percent(min(pooled.values())), "bound": f"{100 * bound:.0f}"}
+            )
+    return out
 
 
 def _inside_this_recipe(d: ReportData, recipes: list[dict[str, Any]], chance: list[str]) -> dict[str, Any]:
@@ -160,6 +181,7 @@ def context(d: ReportData) -> dict[str, Any] | None:
         "side_effects": side_effects,
         "clues": clues,
         **facts,
+        "more_seeds": _more_seeds(d, recipes, chance),
         "not_comparable": [e.name for e in d.experiments if e.name not in {r["name"] for r in recipes}],
         "tables": {"gap": table},
     }
