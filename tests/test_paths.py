@@ -217,11 +217,6 @@ def test_readme_docs_and_code_cite_only_paths_a_clone_has():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the published report predates the citation fixes (it cites the reference problem in shared/ and prints the "
-    "run's local data.url): re-render it, then drop this mark",
-)
 def test_the_published_report_cites_only_paths_a_clone_has():
     problems = problems_in({REPORT: (ROOT / REPORT).read_text(encoding="utf-8")})
     assert not problems, "\n".join(problems)
