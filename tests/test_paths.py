@@ -202,6 +202,9 @@ def sources() -> dict[str, str]:
     names = [n for n in WHOLE if n in tracked()]
     names += sorted(str(p.relative_to(ROOT)) for g in WHOLE_GLOBS for p in ROOT.glob(g) if str(p.relative_to(ROOT)) in tracked() and p.is_file())
     texts = {n: dvc_yaml_resolved() if n == "dvc.yaml" else (ROOT / n).read_text(encoding="utf-8") for n in dict.fromkeys(names)}
+    if "params.yaml" in texts:  # the user edits it (data.url may name their own archive): check the one the project ships
+        shipped = subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ROOT, capture_output=True, text=True, check=False)
+        texts["params.yaml"] = shipped.stdout if shipped.returncode == 0 else ""
     for name in sorted(n for n in tracked() if n.startswith("tests/") and n.endswith(".py") and n.count("/") == 1):
         texts[name] = comments_and_docstrings((ROOT / name).read_text(encoding="utf-8"))
     return texts
