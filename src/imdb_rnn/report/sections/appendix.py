@@ -88,7 +88,7 @@ def _conclusion(d: ReportData, rows: list[dict[str, Any]]) -> str:
     if better:
         parts.append(f"it raises the test accuracy of the {join_and(better)} on every seed, with an interval clear of 0")
     if worse:
-        parts.append(f"it lowers that of the {join_and(worse)} on every seed, with an interval clear of 0")
+        parts.append(f"it lowers the test accuracy of the {join_and(worse)} on every seed, with an interval clear of 0")
     if open_:
         parts.append(f"for the {join_and(open_)} these seeds do not settle the direction")
     if single:

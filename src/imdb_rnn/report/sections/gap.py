@@ -34,11 +34,31 @@ def _recipes(d: ReportData) -> list[dict[str, Any]]:
         arch: {seed: (tuple(run.history.get("valid_acc", ())), int(run.metrics["best_epoch"])) for seed, run in d.runs[arch].items()}
         for arch in d.archs
     }
-    out = [{"name": "this recipe (Part 1)", "question": "", "changes": [], "runs": baseline, "epochs": epochs, "baseline": True}]
+    out = [{"name": "this recipe (Part 1)", "question": "", "changes": [], "runs": baseline, "same": {}, "epochs": epochs, "baseline": True}]
     for e in d.experiments:
         result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
         if result.comparable:
-            out.append({"name": e.name, "question": e.question, "changes": result.changes, "runs": e.accuracy, "epochs": e.epochs, "baseline": False})
+            # a run with the baseline run's own test accuracy and loss is the baseline's model: no evidence for the change
+            same = {
+                (arch, seed)
+                for arch, by_seed in e.test_loss.items()
+                for seed, loss in by_seed.items()
+                if seed in d.runs.get(arch, {})
+                and d.runs[arch][seed].metrics.get("test_loss") == loss
+                and float(d.runs[arch][seed].metrics["test_acc"]) == e.accuracy[arch][seed]
+            }
+            runs = {arch: {s: v for s, v in by_seed.items() if (arch, s) not in same} for arch, by_seed in e.accuracy.items()}
+            out.append(
+                {
+                    "name": e.name,
+                    "question": e.question,
+                    "changes": result.changes,
+                    "runs": {arch: by_seed for arch, by_seed in runs.items() if by_seed},
+                    "same": {arch: sum(a == arch for a, _ in same) for arch in e.accuracy if any(a == arch for a, _ in same)},
+                    "epochs": e.epochs,
+                    "baseline": False,
+                }
+            )
     return out
 
 
@@ -51,14 +71,19 @@ def _changes_text(recipe: dict[str, Any]) -> str:
 
 
 def _below(recipe: dict[str, Any], archs: list[str], d: ReportData) -> tuple[list[str], list[float]]:
-    """Per model, 'title: k of n (lowest x)' for its runs below chance; and those runs' accuracies."""
+    """Per model, 'title: k of n (lowest x)' for its runs below chance; and those runs' accuracies.
+    Runs that are the baseline's own models are left out of the counts, and said."""
     cells, low = [], []
     for arch in archs:
         values = list(recipe["runs"].get(arch, {}).values())
+        same = recipe["same"].get(arch, 0)
+        left_out = f"; {same} run{'s' if same > 1 else ''} the baseline's model, left out" if same else ""
         if values:
             under = [v for v in values if v < CHANCE]
             low += under
-            cells.append(f"{d.title(arch)}: {len(under)} of {len(values)} (lowest {percent(min(values))})")
+            cells.append(f"{d.title(arch)}: {len(under)} of {len(values)} (lowest {percent(min(values))}{left_out})")
+        elif same:
+            cells.append(f"{d.title(arch)}: its run{'s are' if same > 1 else ' is'} the baseline's model")
     return cells, low
 
 
@@ -139,7 +164,16 @@ def context(d: ReportData) -> dict[str, Any] | None:
         if below:
             # the original's pattern is chance for those models only: the others at chance too is another pattern
             also = [d.title(a) for a in others if any(v < CHANCE for v in r["runs"].get(a, {}).values())]
-            reproduce.append({"name": r["name"], "also": join_and(also) if also else None, "baseline": r["baseline"]})
+            ran = [a for a in chance if r["runs"].get(a)]
+            reproduce.append(
+                {
+                    "name": r["name"],
+                    "also": join_and(also) if also else None,
+                    "baseline": r["baseline"],
+                    "models": join_and([d.title(a) for a in ran if any(v < CHANCE for v in r["runs"][a].values())]),
+                    "not_run": join_and(missing) if (missing := [d.title(a) for a in chance if not r["runs"].get(a)]) else None,
+                }
+            )
         elif other_below:
             side_effects.append(
                 {

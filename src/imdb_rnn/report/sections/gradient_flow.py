@@ -26,6 +26,7 @@ from imdb_rnn.report.inputs import ReportData
 from imdb_rnn.report.sections.curves import families
 from imdb_rnn.report.sections.seeds import accuracies
 
+SHOWN = (("trained", "last_over_middle"), ("trained", "last_over_first"), ("initial", "last_over_middle"))
 TITLE = "Gradient flow"
 LEVEL = 3
 RESOURCES = ("gradient_flow.j2",)  # its template, read at run time (pipeline.codedeps)
@@ -89,15 +90,16 @@ def context(d: ReportData) -> dict[str, Any]:
                 data(f"{percent(accuracy)} (seed {seed})"),
             ]
         )
-    ratios = [
-        doc[state][key] for doc in d.diagnostics.values() for state in ("trained", "initial") for key in ("last_over_middle", "last_over_first")
-    ]
+    # the ratios the table shows
+    ratios = [doc[state][key] for doc in d.diagnostics.values() for state, key in SHOWN]
     seeds = sorted({int(doc["training_seed"]) for doc in d.diagnostics.values()})
     table = Table(
         ["Model", "last / middle", "last / first", "last / middle\nat initialisation", "test accuracy of the\nmeasured run (%)"],
         rows,
         "lrrrr",
-        "How far back the gradient reaches: the mean gradient norm at the last positions over that at the middle and at the first ones.",
+        "How far back the gradient reaches in each measured checkpoint: the mean gradient norm at the last positions over "
+        "that at the middle and at the first ones, the same at initialisation (before training), and the measured run's "
+        "test accuracy.",
     )
     return {
         "length": first["length"],
