@@ -20,7 +20,7 @@ import numpy as np
 from imdb_rnn.report.document import Table, data
 from imdb_rnn.report.fmt import Markup, code, join_and, number_text, percent, points
 from imdb_rnn.report.inputs import ReportData
-from imdb_rnn.report.sections.gap import CHANCE
+from imdb_rnn.report.sections.gap import CHANCE, same_as_baseline
 from imdb_rnn.report.sections.seeds import accuracies
 from imdb_rnn.stats.experiments import Experiment, comparison, setting_changes
 
@@ -105,23 +105,21 @@ def same_models(d: ReportData, e: Experiment, changes: list[tuple[str, Any, Any]
     could not act on it where the records show one."""
     out = []
     keys = {key: after for key, _, after in changes}
-    for arch, by_seed in e.test_loss.items():
-        for seed, loss in by_seed.items():
-            run = d.runs.get(arch, {}).get(seed)
-            if run is None or run.metrics.get("test_loss") != loss or float(run.metrics["test_acc"]) != e.accuracy[arch][seed]:
-                continue
-            tested = e.epochs.get(arch, {}).get(seed, ((), 0))[1]
-            reason = "the change did not alter {it}"
-            if "train.checkpoint" in keys and run.metrics["best_epoch"] == run.metrics["epochs"]:
-                reason = "{its} best epoch was the last, so both rules test the same weights"
-            elif "train.clip_norm" in keys and keys["train.clip_norm"] is not None and tested:
-                norms = run.history.get("grad_norm_max", [])[:tested]
-                if norms and max(norms) < float(keys["train.clip_norm"]):
-                    reason = (
-                        f"{{its}} gradient norm stayed below {number_text(float(keys['train.clip_norm']))} up to the epoch tested "
-                        f"(largest {max(norms):.2f}), so clipping never acted on the weights tested"
-                    )
-            out.append({"arch": arch, "title": d.title(arch), "seed": seed, "reason": reason})
+    same = same_as_baseline(d, e)
+    for arch, seed in [(a, s) for a, by_seed in e.test_loss.items() for s in by_seed if (a, s) in same]:
+        run = d.runs[arch][seed]
+        tested = e.epochs.get(arch, {}).get(seed, ((), 0))[1]
+        reason = "the change did not alter {it}"
+        if "train.checkpoint" in keys and run.metrics["best_epoch"] == run.metrics["epochs"]:
+            reason = "{its} best epoch was the last, so both rules test the same weights"
+        elif "train.clip_norm" in keys and keys["train.clip_norm"] is not None and tested:
+            norms = run.history.get("grad_norm_max", [])[:tested]
+            if norms and max(norms) < float(keys["train.clip_norm"]):
+                reason = (
+                    f"{{its}} gradient norm stayed below {number_text(float(keys['train.clip_norm']))} up to the epoch tested "
+                    f"(largest {max(norms):.2f}), so clipping never acted on the weights tested"
+                )
+        out.append({"arch": arch, "title": d.title(arch), "seed": seed, "reason": reason})
     return out
 
 

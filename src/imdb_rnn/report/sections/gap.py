@@ -39,14 +39,7 @@ def _recipes(d: ReportData) -> list[dict[str, Any]]:
         result = comparison(e, d.params.model_dump(mode="json"), d.data_stats, baseline)
         if result.comparable:
             # a run with the baseline run's own test accuracy and loss is the baseline's model: no evidence for the change
-            same = {
-                (arch, seed)
-                for arch, by_seed in e.test_loss.items()
-                for seed, loss in by_seed.items()
-                if seed in d.runs.get(arch, {})
-                and d.runs[arch][seed].metrics.get("test_loss") == loss
-                and float(d.runs[arch][seed].metrics["test_acc"]) == e.accuracy[arch][seed]
-            }
+            same = same_as_baseline(d, e)
             runs = {arch: {s: v for s, v in by_seed.items() if (arch, s) not in same} for arch, by_seed in e.accuracy.items()}
             out.append(
                 {
@@ -60,6 +53,19 @@ def _recipes(d: ReportData) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def same_as_baseline(d: ReportData, e: Any) -> set[tuple[str, int]]:
+    """(arch, seed) of an experiment's runs that are the baseline's own models: the same test
+    accuracy and test loss as the baseline's run of that seed, to the last bit."""
+    return {
+        (arch, seed)
+        for arch, by_seed in e.test_loss.items()
+        for seed, loss in by_seed.items()
+        if seed in d.runs.get(arch, {})
+        and d.runs[arch][seed].metrics.get("test_loss") == loss
+        and float(d.runs[arch][seed].metrics["test_acc"]) == e.accuracy[arch][seed]
+    }
 
 
 def _changes_text(recipe: dict[str, Any]) -> str:
