@@ -290,7 +290,7 @@ def test_snakemake_html_report_shows_the_figures_and_tables_in_a_browser(built, 
             row.find_element(By.XPATH, ".//a").click()  # the eye: show the item
             time.sleep(1)
 
-        open_item("Part 3", "Figures", "learning_curves.png")  # Part 3, "Beyond the original" (report/registry.py)
+        open_item("Part 3", "Figures", "learning_curves.png")  # Part 3, "Beyond the original" (src/imdb_rnn/report/registry.py)
         figures = [img for img in browser.find_elements(By.TAG_NAME, "img") if (img.get_attribute("src") or "").startswith("data:image/png")]
         assert figures and browser.execute_script("return arguments[0].naturalWidth", figures[0]) > 100
         browser.save_screenshot(str(tmp_path / "figure.png"))
