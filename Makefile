@@ -66,8 +66,10 @@ report: install
 pdf: install
 	snakemake --cores $(CORES) report/report.pdf
 
+# One test file per worker at a time (its module fixtures built once), one worker per core
+# (CORES=1: one worker); tests/conftest.py starts the longest files first.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(if $(filter all,$(CORES)),auto,$(CORES)) --dist loadfile --no-loadscope-reorder
 
 # Does this machine reproduce the published run (dvc.lock and results/runs as committed)? Exit 0 only if so.
 verify: install

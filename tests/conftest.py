@@ -31,6 +31,21 @@ TEST_PARAMS = ROOT / "tests" / "params" / "recipe.yaml"
 TIMING_KEYS = frozenset({"train_seconds", "train_tokens_per_second", "thread_seconds"})
 
 
+# The files that take longest, longest first (times in docs/benchmarks.md): `make test` runs one
+# file per worker at a time, and a long file started last would leave the other workers idle.
+LONGEST_FIRST = ("test_workflow.py", "test_readme.py", "test_pipeline_runs.py", "test_remote.py", "test_runs.py", "test_verify.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The longest files first, then the other end-to-end (``slow``) ones, then the rest; each in its own order."""
+
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST) + (item.get_closest_marker("slow") is None)
+
+    items.sort(key=rank)  # stable: a file's tests keep their order
+
+
 def load_script(name: str):
     """A program as a module, to call its ``main`` in-process: a stage program of
     workflow/scripts/, else a tool of tools/ or a benchmark of benchmarks/."""

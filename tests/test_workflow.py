@@ -37,22 +37,40 @@ def env(replace: bool = False) -> dict[str, str]:
     return {**out, "IMDB_RNN_REPLACE_PUBLISHED": "1"} if replace else out
 
 
-def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True)
+def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``cmd`` in ``cwd``; a failure, or ``timeout`` seconds without an end, fails the test with the tool's last words."""
+    try:
+        result = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as hung:  # the command is killed; its output so far is kept
+        said = [part.decode(errors="replace") if isinstance(part, bytes) else (part or "") for part in (hung.stdout, hung.stderr)]
+        pytest.fail(f"{' '.join(cmd)} did not finish in {timeout:.0f} s:\n{said[0][-3000:]}\n{said[1][-3000:]}")
     assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
 
 
 def run_queue(project: Path, seconds: float = 300) -> str:
-    """Run the queued DVC experiments of ``project`` one at a time; their ``dvc queue status`` once none waits or runs."""
-    run(["dvc", "queue", "start", "-j", "1"], project)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], project).stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(2)
-    return status
+    """Run the queued DVC experiments of ``project`` one at a time; their ``dvc queue status`` once none waits or runs.
+
+    A queue still busy after ``seconds`` fails the test with its status, and no worker outlives the call.
+    A worker gone while experiments still wait (treeverse/dvc#10562) is started again."""
+    run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
+    try:
+        deadline, idle = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            status = run(["dvc", "queue", "status"], project, timeout=120).stdout
+            if "Queued" not in status and "Running" not in status:
+                return status
+            idle = idle + 1 if "Running" not in status and "Worker status: 0 active, 0 idle" in status else 0
+            if idle == 5:  # ten seconds with work waiting and no worker: not a worker still starting
+                run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
+                idle = 0
+            time.sleep(2)
+        pytest.fail(f"the DVC queue was still busy after {seconds:.0f} s:\n{status}")
+    finally:
+        try:
+            subprocess.run(["dvc", "queue", "stop", "--kill"], cwd=project, env=env(), capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            pass  # the test has already failed or passed; this only stops a worker left behind
 
 
 def project_copy(dest: Path, archive: Path, sha: str) -> Path:
@@ -445,3 +463,9 @@ def test_one_snakemake_run_after_a_params_edit_brings_everything_up_to_date(buil
         assert "Nothing to be done" in result.stdout + result.stderr
     finally:
         (snake / "params.yaml").write_text(original)
+
+
+def test_a_command_that_hangs_fails_the_test_naming_it(tmp_path):
+    """A tool that never ends (a stuck queue worker, a lock never released) fails its test in time, not the whole run."""
+    with pytest.raises(pytest.fail.Exception, match=r"sleep 30 did not finish in 1 s"):
+        run(["sleep", "30"], tmp_path, timeout=1)
