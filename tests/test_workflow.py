@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,12 +49,33 @@ def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.Completed
     return result
 
 
-def run_queue(project: Path, seconds: float = 300) -> str:
+def start_queue_worker(project: Path) -> None:
+    """``dvc queue start -j 1``, its output to a file, not a pipe: the worker it starts (forked by
+    dvc-task) keeps the starting command's stdout and stderr open, so a caller reading pipes would
+    wait for the worker to exit, not for the command (and forever for a worker that never does)."""
+    with tempfile.TemporaryFile() as said:
+        try:
+            done = subprocess.run(
+                ["dvc", "queue", "start", "-j", "1"],
+                cwd=project,
+                env=env(),
+                stdin=subprocess.DEVNULL,
+                stdout=said,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("dvc queue start did not finish in 120 s")
+        said.seek(0)
+        assert done.returncode == 0, f"dvc queue start failed:\n{said.read().decode(errors='replace')[-3000:]}"
+
+
+def run_queue(project: Path, seconds: float = 600) -> str:
     """Run the queued DVC experiments of ``project`` one at a time; their ``dvc queue status`` once none waits or runs.
 
     A queue still busy after ``seconds`` fails the test with its status, and no worker outlives the call.
     A worker gone while experiments still wait (treeverse/dvc#10562) is started again."""
-    run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
+    start_queue_worker(project)
     try:
         deadline, idle = time.monotonic() + seconds, 0
         while time.monotonic() < deadline:
@@ -61,14 +83,22 @@ def run_queue(project: Path, seconds: float = 300) -> str:
             if "Queued" not in status and "Running" not in status:
                 return status
             idle = idle + 1 if "Running" not in status and "Worker status: 0 active, 0 idle" in status else 0
-            if idle == 5:  # ten seconds with work waiting and no worker: not a worker still starting
-                run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
+            if idle == 4:  # 20 s with work waiting and no worker: not a worker still starting
+                start_queue_worker(project)
                 idle = 0
-            time.sleep(2)
+            time.sleep(5)
         pytest.fail(f"the DVC queue was still busy after {seconds:.0f} s:\n{status}")
     finally:
         try:
-            subprocess.run(["dvc", "queue", "stop", "--kill"], cwd=project, env=env(), capture_output=True, timeout=120)
+            subprocess.run(
+                ["dvc", "queue", "stop", "--kill"],
+                cwd=project,
+                env=env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=120,
+            )
         except subprocess.TimeoutExpired:
             pass  # the test has already failed or passed; this only stops a worker left behind
 
