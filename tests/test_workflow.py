@@ -39,35 +39,24 @@ def env(replace: bool = False) -> dict[str, str]:
 
 
 def run(cmd: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``cmd`` in ``cwd``; a failure, or ``timeout`` seconds without an end, fails the test with the tool's last words."""
-    try:
-        result = subprocess.run(cmd, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as hung:  # the command is killed; its output so far is kept
-        said = [part.decode(errors="replace") if isinstance(part, bytes) else (part or "") for part in (hung.stdout, hung.stderr)]
-        pytest.fail(f"{' '.join(cmd)} did not finish in {timeout:.0f} s:\n{said[0][-3000:]}\n{said[1][-3000:]}")
+    """``cmd`` in ``cwd``; a failure, or ``timeout`` seconds without an end, fails the test with the tool's last words.
+
+    The output goes to files, not pipes: a process the tool leaves running (the worker that
+    ``dvc queue start`` forks keeps its stdout and stderr) would hold a pipe open, and a reader of
+    pipes would wait for that process rather than for the tool."""
+
+    def said(file) -> str:
+        file.seek(0)
+        return file.read().decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            done = subprocess.run(cmd, cwd=cwd, env=env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=timeout)
+        except subprocess.TimeoutExpired:  # the tool is killed; what it said so far is kept
+            pytest.fail(f"{' '.join(cmd)} did not finish in {timeout:.0f} s:\n{said(out)[-3000:]}\n{said(err)[-3000:]}")
+        result = subprocess.CompletedProcess(cmd, done.returncode, said(out), said(err))
     assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
-
-
-def start_queue_worker(project: Path) -> None:
-    """``dvc queue start -j 1``, its output to a file, not a pipe: the worker it starts (forked by
-    dvc-task) keeps the starting command's stdout and stderr open, so a caller reading pipes would
-    wait for the worker to exit, not for the command (and forever for a worker that never does)."""
-    with tempfile.TemporaryFile() as said:
-        try:
-            done = subprocess.run(
-                ["dvc", "queue", "start", "-j", "1"],
-                cwd=project,
-                env=env(),
-                stdin=subprocess.DEVNULL,
-                stdout=said,
-                stderr=subprocess.STDOUT,
-                timeout=120,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail("dvc queue start did not finish in 120 s")
-        said.seek(0)
-        assert done.returncode == 0, f"dvc queue start failed:\n{said.read().decode(errors='replace')[-3000:]}"
 
 
 def run_queue(project: Path, seconds: float = 600) -> str:
@@ -75,7 +64,7 @@ def run_queue(project: Path, seconds: float = 600) -> str:
 
     A queue still busy after ``seconds`` fails the test with its status, and no worker outlives the call.
     A worker gone while experiments still wait (treeverse/dvc#10562) is started again."""
-    start_queue_worker(project)
+    run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
     try:
         deadline, idle = time.monotonic() + seconds, 0
         while time.monotonic() < deadline:
@@ -84,7 +73,7 @@ def run_queue(project: Path, seconds: float = 600) -> str:
                 return status
             idle = idle + 1 if "Running" not in status and "Worker status: 0 active, 0 idle" in status else 0
             if idle == 4:  # 20 s with work waiting and no worker: not a worker still starting
-                start_queue_worker(project)
+                run(["dvc", "queue", "start", "-j", "1"], project, timeout=120)
                 idle = 0
             time.sleep(5)
         pytest.fail(f"the DVC queue was still busy after {seconds:.0f} s:\n{status}")
@@ -499,3 +488,9 @@ def test_a_command_that_hangs_fails_the_test_naming_it(tmp_path):
     """A tool that never ends (a stuck queue worker, a lock never released) fails its test in time, not the whole run."""
     with pytest.raises(pytest.fail.Exception, match=r"sleep 30 did not finish in 1 s"):
         run(["sleep", "30"], tmp_path, timeout=1)
+
+
+def test_a_process_the_command_leaves_running_does_not_hold_it(tmp_path):
+    """As `dvc queue start` leaves its worker: the command's own end is what `run` waits for."""
+    child = int(run(["sh", "-c", "sleep 60 & echo $!"], tmp_path, timeout=20).stdout)
+    os.kill(child, 15)
